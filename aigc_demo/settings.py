@@ -1,0 +1,216 @@
+"""Settings: one frozen dataclass, filled from presets, then environment, then CLI flags.
+
+Nothing here imports torch: hardware is detected from the operating system, so that the page
+can be served before any model library loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from .generators.base import MODALITIES
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+PRESETS_FILE = ASSETS_DIR / "presets.yaml"
+PRESET_NAMES = ("auto", "gpu", "cpu", "offline", "tiny")
+HUB_HOST = ("huggingface.co", 443)
+
+
+@lru_cache(maxsize=1)
+def load_presets() -> dict[str, dict[str, Any]]:
+    """The preset table from assets/presets.yaml."""
+    presets = yaml.safe_load(PRESETS_FILE.read_text(encoding="utf-8"))
+    for name, preset in presets.items():
+        unknown = set(preset["models"]) - set(MODALITIES)
+        if unknown:
+            raise ValueError(f"{PRESETS_FILE}: preset {name!r} has unknown modalities {unknown}")
+    return presets
+
+
+@dataclass(frozen=True)
+class Settings:
+    preset: str = "tiny"
+    models: Mapping[str, str | None] = field(default_factory=dict)
+    defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    device: str = "auto"  # auto | cuda | mps | cpu
+    data_dir: Path = Path("data")
+    cache_dir: Path | None = None
+    memory_budget_gb: float | None = None  # None: most of the device's memory
+    idle_unload_seconds: float = 900.0
+    failure_cooldown_seconds: float = 30.0
+    max_prompt_chars: int = 4000
+    queue_size: int = 16
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+    auth: tuple[str, str] | None = None
+    notes: tuple[str, ...] = ()  # what the user should know, e.g. why auto chose offline
+
+    def model_for(self, modality: str) -> str | None:
+        return self.models.get(modality)
+
+    def smoke_test(self, modality: str) -> bool:
+        """True when the modality runs random weights (its output is noise)."""
+        return (self.models.get(modality) or "").startswith("tiny:")
+
+
+def preset_settings(name: str, **overrides: Any) -> Settings:
+    """Settings for a concrete preset (not `auto`), with field overrides."""
+    presets = load_presets()
+    if name not in presets:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
+    preset = presets[name]
+    return Settings(
+        preset=name,
+        models=dict(preset["models"]),
+        defaults={k: dict(v) for k, v in (preset.get("defaults") or {}).items()},
+        unavailable=dict(preset.get("unavailable") or {}),
+        **overrides,
+    )
+
+
+# ---------------------------------------------------------------- hardware and hub probes
+
+
+def has_cuda() -> bool:
+    """An NVIDIA driver is present (checked without importing torch)."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def has_mps() -> bool:
+    return platform.system() == "Darwin" and platform.machine() == "arm64"
+
+
+def hub_reachable(timeout: float = 1.5) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        with socket.create_connection(HUB_HOST, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def cached_on_disk(model_ref: str) -> bool:
+    """A Hub id already in the local Hugging Face cache, or a local path."""
+    if Path(model_ref).exists():
+        return True
+    if model_ref.count("/") != 1:
+        return False
+    from huggingface_hub import constants  # light: no torch
+
+    folder = Path(constants.HF_HUB_CACHE) / ("models--" + model_ref.replace("/", "--")) / "snapshots"
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def resolve_auto(notes: list[str]) -> str:
+    """`auto`: gpu with CUDA, else cpu; offline when the Hub is unreachable and uncached."""
+    choice = "gpu" if has_cuda() else "cpu"
+    needed = [m for m in load_presets()[choice]["models"].values() if m]
+    if all(cached_on_disk(m) for m in needed):
+        return choice
+    if hub_reachable():
+        return choice
+    notes.append(
+        f"auto chose 'offline' instead of '{choice}': the Hugging Face Hub is unreachable and "
+        f"the {choice} models are not in the local cache. Text is real (SmolLM2-135M); image, "
+        "audio and video are smoke-test models whose output is noise."
+    )
+    return "offline"
+
+
+# ---------------------------------------------------------------- env and CLI
+
+_ENV_MODEL = {m: f"AIGC_{m.upper()}_MODEL" for m in MODALITIES}
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("auth must be given as user:password")
+    return user, password
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
+    """Build settings: preset, then AIGC_* environment variables, then CLI values (``cli``)."""
+    env = os.environ if env is None else env
+    pick = lambda key, var, default=None: cli.get(key) if cli.get(key) is not None else env.get(var, default)  # noqa: E731
+
+    notes: list[str] = []
+    name = (pick("preset", "AIGC_PRESET", "auto") or "auto").lower()
+    if name == "auto":
+        name = resolve_auto(notes)
+    overrides: dict[str, Any] = {"notes": tuple(notes)}
+    if (value := pick("device", "AIGC_DEVICE")) is not None:
+        overrides["device"] = value
+    if (value := pick("data_dir", "AIGC_DATA_DIR")) is not None:
+        overrides["data_dir"] = Path(value)
+    if (value := pick("cache_dir", "AIGC_CACHE_DIR")) is not None:
+        overrides["cache_dir"] = Path(value)
+    if (value := pick("memory_budget_gb", "AIGC_MEMORY_BUDGET_GB")) is not None:
+        overrides["memory_budget_gb"] = float(value)
+    if (value := pick("idle_unload_seconds", "AIGC_IDLE_UNLOAD_SECONDS")) is not None:
+        overrides["idle_unload_seconds"] = float(value)
+    if (value := pick("max_prompt_chars", "AIGC_MAX_PROMPT_CHARS")) is not None:
+        overrides["max_prompt_chars"] = int(value)
+    if (value := pick("host", "AIGC_HOST")) is not None:
+        overrides["host"] = value
+    if (value := pick("port", "AIGC_PORT")) is not None:
+        overrides["port"] = int(value)
+    if (value := pick("auth", "AIGC_AUTH")) is not None:
+        overrides["auth"] = parse_auth(value)
+    if cli.get("share") or _flag(env.get("AIGC_SHARE")):
+        overrides["share"] = True
+
+    settings = preset_settings(name, **overrides)
+    models = dict(settings.models)
+    unavailable = dict(settings.unavailable)
+    for modality in MODALITIES:
+        value = cli.get(f"{modality}_model") or env.get(_ENV_MODEL[modality])
+        if value:
+            models[modality] = value
+            unavailable.pop(modality, None)
+    return replace(settings, models=models, unavailable=unavailable)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="AIGC Industry Studio: generative AI for traditional industries.",
+    )
+    parser.add_argument("--preset", choices=PRESET_NAMES, help="model preset (env AIGC_PRESET, default auto)")
+    parser.add_argument("--host", help="address to bind (env AIGC_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (env AIGC_PORT, default 7860)")
+    parser.add_argument("--share", action="store_true", default=None, help="create a public Gradio share link")
+    parser.add_argument("--auth", help="require a login, user:password (env AIGC_AUTH)")
+    parser.add_argument("--data-dir", dest="data_dir", help="where outputs and reviews live (env AIGC_DATA_DIR)")
+    parser.add_argument("--cache-dir", dest="cache_dir", help="where tiny/offline models are built (env AIGC_CACHE_DIR)")
+    parser.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), help="env AIGC_DEVICE")
+    parser.add_argument("--memory-budget-gb", dest="memory_budget_gb", type=float, help="env AIGC_MEMORY_BUDGET_GB")
+    parser.add_argument("--idle-unload-seconds", dest="idle_unload_seconds", type=float, help="env AIGC_IDLE_UNLOAD_SECONDS")
+    for modality in MODALITIES:
+        parser.add_argument(f"--{modality}-model", dest=f"{modality}_model", help=f"env {_ENV_MODEL[modality]}")
+    return parser
+
+
+def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from CLI flags over environment variables over the preset."""
+    args = build_parser().parse_args(argv)
+    return from_env(env, **vars(args))

@@ -1,0 +1,84 @@
+"""Shared fixtures: offline environment and tiny models built once per session."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tiny-models")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_cache):
+    """tiny_model("image") -> folder of the tiny image model (built once per session)."""
+    from aigc_demo.tiny import tiny_model_path
+
+    return lambda modality: tiny_model_path(modality, tiny_cache)
+
+
+# ---------------------------------------------------------------- the app, launched for real
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, tiny_cache):
+    """`python app.py --preset tiny` on 127.0.0.1 at a free port; yields its URL."""
+    data_dir = tmp_path_factory.mktemp("app-data")
+    port = free_port()
+    log = open(data_dir / "server.log", "w")
+    env = {**os.environ, "AIGC_CACHE_DIR": str(tiny_cache.parent / "app-cache"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--preset", "tiny", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"app did not start:\n{(data_dir / 'server.log').read_text()}")
+        time.sleep(0.3)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def client(app_server):
+    from gradio_client import Client
+
+    return Client(app_server, analytics_enabled=False, verbose=False)

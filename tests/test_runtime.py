@@ -1,0 +1,147 @@
+"""ModelManager: once-only loading, LRU eviction under a budget, unload, failures, idle unload."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+
+from aigc_demo.generators.base import ModelLoadError
+from aigc_demo.runtime import ModelManager, model_size_bytes
+
+MB = 2**20
+
+
+def linear_loader(megabytes: float, calls: list[str] | None = None, delay: float = 0.0):
+    """A real torch module of about ``megabytes`` (fp32), built on request."""
+
+    def load(device: str, dtype: torch.dtype) -> torch.nn.Module:
+        if calls is not None:
+            calls.append(device)
+        time.sleep(delay)
+        features = int((megabytes * MB / 4) ** 0.5)
+        return torch.nn.Linear(features, features, bias=False).to(dtype)
+
+    return load
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_cpu_device_and_fp32_dtype():
+    manager = ModelManager(device="cpu")
+    entry = manager.get("text", "m", linear_loader(1))
+    assert entry.device == "cpu" and entry.dtype == "float32"
+    assert next(entry.model.parameters()).dtype == torch.float32
+    assert entry.size_bytes == model_size_bytes(entry.model) > 0.9 * MB
+
+
+def test_eight_concurrent_first_requests_load_once():
+    calls: list[str] = []
+    manager = ModelManager(device="cpu")
+    loader = linear_loader(1, calls, delay=0.3)
+    with ThreadPoolExecutor(8) as pool:
+        entries = list(pool.map(lambda _: manager.get("image", "m", loader), range(8)))
+    assert len(calls) == 1
+    assert manager.load_count["image"] == 1
+    assert len({id(e.model) for e in entries}) == 1
+    assert sum(e.first_use for e in entries) == 1
+
+
+def test_eviction_drops_least_recently_used():
+    manager = ModelManager(device="cpu", budget_bytes=int(2.5 * MB))
+    manager.get("a", "a", linear_loader(1))
+    manager.get("b", "b", linear_loader(1))
+    manager.get("a", "a", linear_loader(1))  # a is now most recent
+    manager.get("c", "c", linear_loader(1))  # needs room: b goes
+    loaded = [m["key"] for m in manager.status()["loaded"]]
+    assert loaded == ["a", "c"]
+    assert not manager.is_loaded("b")
+
+
+def test_known_size_makes_room_before_loading():
+    manager = ModelManager(device="cpu", budget_bytes=int(2.5 * MB))
+    manager.get("a", "a", linear_loader(1))
+    manager.get("b", "b", linear_loader(1))
+    manager.unload("a")
+    manager.get("c", "c", linear_loader(1))
+    seen_loaded: list[list[str]] = []
+
+    def watching_loader(device, dtype):
+        seen_loaded.append([m["key"] for m in manager.status()["loaded"]])
+        return linear_loader(1)(device, dtype)
+
+    manager.get("a", "a", watching_loader)  # a's size is known: b is evicted first
+    assert seen_loaded == [["c"]]
+
+
+def test_unload_frees_the_model():
+    manager = ModelManager(device="cpu")
+    entry = manager.get("audio", "m", linear_loader(1))
+    import weakref
+
+    ref = weakref.ref(entry.model)
+    del entry
+    assert manager.unload("audio") is True
+    assert ref() is None
+    assert manager.status()["loaded"] == []
+    assert manager.unload("audio") is False
+
+
+def test_failing_model_does_not_affect_others_and_cools_down():
+    clock = FakeClock()
+    manager = ModelManager(device="cpu", failure_cooldown=30, clock=clock)
+    attempts: list[int] = []
+
+    def broken(device, dtype):
+        attempts.append(1)
+        raise OSError("no such repo")
+
+    with pytest.raises(ModelLoadError, match="broken/model"):
+        manager.get("video", "broken/model", broken)
+    with pytest.raises(ModelLoadError, match="retry in"):
+        manager.get("video", "broken/model", broken)
+    assert len(attempts) == 1  # remembered, not retried on every click
+    assert manager.get("text", "ok", linear_loader(1)).model is not None
+    assert "video" in manager.status()["failures"]
+    clock.now += 31
+    with pytest.raises(ModelLoadError):
+        manager.get("video", "broken/model", broken)
+    assert len(attempts) == 2
+
+
+def test_idle_models_are_unloaded():
+    clock = FakeClock()
+    manager = ModelManager(device="cpu", idle_seconds=60, clock=clock)
+    manager.get("a", "a", linear_loader(1))
+    clock.now += 30
+    manager.get("b", "b", linear_loader(1))
+    clock.now += 40  # a idle 70 s, b idle 40 s
+    assert manager.unload_idle() == ["a"]
+    assert [m["key"] for m in manager.status()["loaded"]] == ["b"]
+    manager.close()
+
+
+def test_idle_reaper_thread_unloads_in_background():
+    manager = ModelManager(device="cpu", idle_seconds=1.0)
+    manager.get("a", "a", linear_loader(0.1))
+    deadline = time.monotonic() + 10
+    while manager.is_loaded("a") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not manager.is_loaded("a")
+    manager.close()
+
+
+def test_new_model_ref_for_a_key_replaces_the_old_one():
+    manager = ModelManager(device="cpu")
+    first = manager.get("text", "one", linear_loader(1))
+    second = manager.get("text", "two", linear_loader(1))
+    assert first.model is not second.model
+    assert [m["model"] for m in manager.status()["loaded"]] == ["two"]
