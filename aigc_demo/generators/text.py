@@ -1,0 +1,233 @@
+"""Text generation with a transformers causal LM, streamed token by token.
+
+Seeds: ``prepare(request)`` validates and resolves the seed (``-1`` -> a random one) and
+returns the request to use. ``stream`` and ``generate`` call it themselves, but a
+streaming caller that wants to report the seed calls ``prepare`` first and passes the
+prepared request on: a seed that is already >= 0 is used as is::
+
+    request = generator.prepare(request)        # request.seed is now the real seed
+    for text_so_far in generator.stream(model, request, cancel=token):
+        ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .base import (
+    MAX_SEED,
+    CancelToken,
+    GenerationResult,
+    ModelLoadError,
+    ProgressFn,
+    TextRequest,
+    Timer,
+    ValidationError,
+    check_prompt,
+    check_range,
+    no_progress,
+    request_params,
+    resolve_seed,
+)
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+MAX_NEW_TOKENS = 4096
+MAX_SYSTEM_PROMPT_CHARS = 4000
+
+
+@dataclass
+class TextModel:
+    """What ``load`` returns; the ModelManager moves ``model`` to the device."""
+
+    model: "PreTrainedModel"
+    tokenizer: "PreTrainedTokenizerBase"
+    model_ref: str
+
+
+def _from_pretrained_args(model_ref: str) -> tuple[str, dict[str, Any]]:
+    """A ``.gguf`` file loads as ``from_pretrained(folder, gguf_file=name)``."""
+    path = Path(model_ref).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise ModelLoadError(model_ref, "GGUF file not found")
+        return str(path.parent), {"gguf_file": path.name}
+    return model_ref, {}
+
+
+class TextGenerator:
+    modality = "text"
+
+    # ------------------------------------------------------------ load
+
+    def load(self, model_ref: str, device: str, dtype: Any) -> TextModel:
+        """Load tokenizer + causal LM (hub id, local folder or local .gguf file).
+
+        ``device`` is not used here: the ModelManager places the model afterwards.
+        """
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        source, extra = _from_pretrained_args(str(model_ref))
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, **extra)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **extra)
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # OSError, ValueError, EnvironmentError, safetensors errors...
+            raise ModelLoadError(str(model_ref), f"{type(exc).__name__}: {exc}") from exc
+        model.eval()
+        return TextModel(model=model, tokenizer=tokenizer, model_ref=str(model_ref))
+
+    # ------------------------------------------------------------ validation
+
+    def validate(self, request: TextRequest) -> TextRequest:
+        """Return a cleaned request or raise ValidationError naming the field."""
+        prompt = check_prompt(request.prompt)
+        system = request.system_prompt or ""
+        if not isinstance(system, str):
+            raise ValidationError("system_prompt", "must be text")
+        system = system.strip()
+        if len(system) > MAX_SYSTEM_PROMPT_CHARS:
+            raise ValidationError(
+                "system_prompt", f"is {len(system)} characters; the limit is {MAX_SYSTEM_PROMPT_CHARS}"
+            )
+        return dataclasses.replace(
+            request,
+            prompt=prompt,
+            system_prompt=system,
+            max_new_tokens=check_range("max_new_tokens", request.max_new_tokens, 1, MAX_NEW_TOKENS),
+            temperature=check_range("temperature", request.temperature, 0.0, 2.0, float),
+            top_p=check_range("top_p", request.top_p, 0.05, 1.0, float),
+            seed=check_range("seed", request.seed, -1, MAX_SEED),
+        )
+
+    def prepare(self, request: TextRequest) -> TextRequest:
+        """Validate and resolve the seed; the returned request reproduces the run."""
+        request = self.validate(request)
+        return dataclasses.replace(request, seed=resolve_seed(request.seed))
+
+    # ------------------------------------------------------------ generation
+
+    def stream(
+        self, model: TextModel, request: TextRequest, *, cancel: CancelToken | None = None
+    ) -> Iterator[str]:
+        """Yield the text so far, growing with every chunk.
+
+        Validation happens now (before the first ``next``); generation runs in a worker
+        thread that stops when ``cancel`` is set or the iterator is closed early.
+        """
+        request = self.prepare(request)
+        return (text for text, _ in self._run(model, request, cancel))
+
+    def generate(
+        self,
+        model: TextModel,
+        request: TextRequest,
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        out_dir: Path | None = None,
+    ) -> GenerationResult:
+        """Run to completion (or cancel) and return the whole text; no files are written."""
+        request = self.prepare(request)
+        text, tokens = "", 0
+        with Timer() as timer:
+            for text, tokens in self._run(model, request, cancel):
+                progress(min(tokens, request.max_new_tokens), request.max_new_tokens, "Generating text")
+        return GenerationResult(
+            modality=self.modality,
+            model_ref=model.model_ref,
+            seed=request.seed,
+            params=request_params(request),
+            text=text,
+            generate_seconds=timer.seconds,
+            cancelled=bool(cancel and cancel.cancelled),
+            notes=[f"{tokens} new tokens"],
+        )
+
+    # ------------------------------------------------------------ internals
+
+    def _inputs(self, model: TextModel, request: TextRequest) -> dict[str, Any]:
+        """Tokenize with the chat template (system + user), or the plain prompt without one."""
+        tokenizer = model.tokenizer
+        if getattr(tokenizer, "chat_template", None):
+            messages = [{"role": "user", "content": request.prompt}]
+            if request.system_prompt:
+                messages.insert(0, {"role": "system", "content": request.system_prompt})
+            encoded = tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+            )
+        else:
+            text = f"{request.system_prompt}\n\n{request.prompt}" if request.system_prompt else request.prompt
+            encoded = tokenizer(text, return_tensors="pt")
+        # Inputs follow the model to wherever the ModelManager put it.
+        return {key: value.to(model.model.device) for key, value in encoded.items()}
+
+    def _run(
+        self, model: TextModel, request: TextRequest, cancel: CancelToken | None
+    ) -> Iterator[tuple[str, int]]:
+        """Yield (text so far, tokens generated so far) for a prepared request."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        inputs = self._inputs(model, request)
+        prompt_len = inputs["input_ids"].shape[-1]
+        stop = threading.Event()  # set when the consumer goes away
+        counter = {"tokens": 0}
+
+        class _StopCriteria(StoppingCriteria):
+            def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+                counter["tokens"] = input_ids.shape[-1] - prompt_len
+                halt = stop.is_set() or bool(cancel and cancel.cancelled)
+                return torch.full((input_ids.shape[0],), halt, dtype=torch.bool, device=input_ids.device)
+
+        tokenizer = model.tokenizer
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        sampling: dict[str, Any] = (
+            {"do_sample": True, "temperature": request.temperature, "top_p": request.top_p}
+            if request.temperature > 0
+            else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        )
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        kwargs = dict(
+            **inputs,
+            **sampling,
+            max_new_tokens=request.max_new_tokens,
+            streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([_StopCriteria()]),
+            pad_token_id=pad_id,
+        )
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                # Seeds the global torch RNG (CPU and all GPUs): runs in parallel threads can
+                # disturb each other's sampling; one run at a time is exactly reproducible.
+                # (transformers.set_seed would also reseed `random`, making resolve_seed's
+                # later "random" seeds a predictable chain.)
+                torch.manual_seed(request.seed)
+                with torch.inference_mode():
+                    model.model.generate(**kwargs)
+            except BaseException as exc:  # surfaced in the consumer below
+                errors.append(exc)
+                streamer.end()  # unblock the consumer
+
+        thread = threading.Thread(target=work, name="text-generate", daemon=True)
+        thread.start()
+        text = ""
+        try:
+            for chunk in streamer:
+                if chunk:
+                    text += chunk
+                    yield text, counter["tokens"]
+            thread.join()
+            if errors:
+                raise errors[0]
+        finally:
+            stop.set()
+            thread.join()
