@@ -1,0 +1,224 @@
+"""Text-to-image with diffusers: any pipeline ``AutoPipelineForText2Image`` can load.
+
+One pipeline call per image (seed, seed+1, ...), so image *i* of a batch can be reproduced
+alone with ``seed + i``. Progress is reported per denoising step; cancel sets the pipeline's
+``_interrupt`` flag, which diffusers checks before each step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .base import (
+    MAX_SEED,
+    CancelToken,
+    GenerationResult,
+    ImageRequest,
+    ModelLoadError,
+    ProgressFn,
+    Timer,
+    ValidationError,
+    atomic_path,
+    check_prompt,
+    check_range,
+    new_output_path,
+    no_progress,
+    request_params,
+    resolve_seed,
+    snap,
+)
+
+if TYPE_CHECKING:
+    from diffusers import DiffusionPipeline
+
+MIN_SIZE, MAX_SIZE = 64, 2048
+SIZE_MULTIPLE = 8  # what validate() can know without a model; generate() re-snaps to the VAE's
+MAX_STEPS = 150
+MAX_GUIDANCE = 30.0
+MAX_IMAGES = 4
+
+
+def correction_notes(original: ImageRequest, corrected: ImageRequest) -> list[str]:
+    """Human-readable notes for the fields ``validate`` changed (e.g. a snapped size)."""
+    notes = []
+    for name in ("width", "height"):
+        before, after = getattr(original, name), getattr(corrected, name)
+        if before != after:
+            notes.append(f"{name} {before} -> {after} (must be a multiple of {SIZE_MULTIPLE})")
+    return notes
+
+
+def _has_fp16_variant(model_ref: str) -> bool:
+    """True for a local folder that ships ``*.fp16.*`` weight files (hub ids: not checked)."""
+    folder = Path(model_ref)
+    return folder.is_dir() and any(".fp16." in p.name for p in folder.glob("*/*"))
+
+
+class ImageGenerator:
+    modality = "image"
+
+    def validate(self, request: ImageRequest) -> ImageRequest:
+        if not isinstance(request, ImageRequest):
+            raise ValidationError("request", f"expected an ImageRequest, got {type(request).__name__}")
+        prompt = check_prompt(request.prompt)
+        negative = request.negative_prompt or ""
+        if negative.strip():
+            negative = check_prompt(negative, "negative_prompt")
+        else:
+            negative = ""
+        width = snap(check_range("width", request.width, MIN_SIZE, MAX_SIZE), SIZE_MULTIPLE)
+        height = snap(check_range("height", request.height, MIN_SIZE, MAX_SIZE), SIZE_MULTIPLE)
+        steps = check_range("num_inference_steps", request.num_inference_steps, 1, MAX_STEPS)
+        guidance = check_range("guidance_scale", request.guidance_scale, 0.0, MAX_GUIDANCE, float)
+        num_images = check_range("num_images", request.num_images, 1, MAX_IMAGES)
+        seed = check_range("seed", request.seed, -1, MAX_SEED)
+        return dataclasses.replace(
+            request,
+            prompt=prompt,
+            negative_prompt=negative,
+            width=width,
+            height=height,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            num_images=num_images,
+            seed=seed,
+        )
+
+    def load(self, model_ref: str, device: str, dtype: Any) -> "DiffusionPipeline":
+        """Load a text-to-image pipeline (the ModelManager moves it to ``device``)."""
+        try:
+            import torch
+            from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+
+            kwargs: dict[str, Any] = {}
+            if dtype is not None:
+                kwargs["dtype"] = dtype
+            if dtype == torch.float16 and _has_fp16_variant(model_ref):
+                kwargs["variant"] = "fp16"
+            try:
+                pipe = AutoPipelineForText2Image.from_pretrained(model_ref, **kwargs)
+            except ValueError:
+                # AutoPipeline only knows its own mapping; a custom or newer class may still load.
+                pipe = DiffusionPipeline.from_pretrained(model_ref, **kwargs)
+        except Exception as exc:  # OSError, ValueError, hub and safetensors errors alike
+            raise ModelLoadError(model_ref, f"{type(exc).__name__}: {exc}") from exc
+        if "prompt" not in inspect.signature(pipe.__call__).parameters:
+            raise ModelLoadError(model_ref, f"{type(pipe).__name__} is not a text-to-image pipeline")
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def generate(
+        self,
+        model: "DiffusionPipeline",
+        request: ImageRequest,
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        out_dir: Path | None = None,
+    ) -> GenerationResult:
+        import torch
+
+        pipe = model
+        checked = self.validate(request)
+        notes = correction_notes(request, checked)
+        request = checked
+
+        # The latent grid needs sizes divisible by the VAE's downscale factor too.
+        multiple = math.lcm(SIZE_MULTIPLE, int(getattr(pipe, "vae_scale_factor", 1) or 1))
+        if multiple != SIZE_MULTIPLE:
+            width, height = snap(request.width, multiple), snap(request.height, multiple)
+            for name, before, after in (("width", request.width, width), ("height", request.height, height)):
+                if before != after:
+                    notes.append(f"{name} {before} -> {after} (this model needs multiples of {multiple})")
+            request = dataclasses.replace(request, width=width, height=height)
+
+        seed = resolve_seed(request.seed)
+        seeds = [(seed + i) % (MAX_SEED + 1) for i in range(request.num_images)]
+        if len(seeds) > 1:
+            notes.append(f"seeds {', '.join(map(str, seeds))} (image i uses seed + i)")
+
+        accepted = set(inspect.signature(pipe.__call__).parameters)
+        wanted: dict[str, Any] = {
+            "prompt": request.prompt,
+            "width": request.width,
+            "height": request.height,
+            "num_inference_steps": request.num_inference_steps,
+            "guidance_scale": request.guidance_scale,
+            "output_type": "pil",
+        }
+        if request.negative_prompt:
+            wanted["negative_prompt"] = request.negative_prompt
+            if request.guidance_scale <= 1.0:
+                notes.append("negative_prompt has no effect when guidance_scale <= 1")
+        kwargs = {k: v for k, v in wanted.items() if k in accepted}
+        ignored = sorted(set(wanted) - set(kwargs) - {"output_type"})
+        if ignored:
+            notes.append(f"{type(pipe).__name__} ignores {', '.join(ignored)}")
+
+        total_images = len(seeds)
+        done_images = 0  # images fully denoised so far, for overall progress
+
+        def on_step_end(p: Any, step: int, timestep: Any, tensors: dict) -> dict:
+            per_image = int(getattr(p, "num_timesteps", 0) or request.num_inference_steps)
+            desc = "denoising" if total_images == 1 else f"denoising image {done_images + 1}/{total_images}"
+            progress(done_images * per_image + step + 1, total_images * per_image, desc)
+            if cancel is not None and cancel.cancelled:
+                p._interrupt = True  # diffusers skips the remaining steps
+            return {}
+
+        if "callback_on_step_end" in accepted:
+            kwargs["callback_on_step_end"] = on_step_end
+
+        device = getattr(pipe, "device", torch.device("cpu"))
+        gen_device = "cpu" if device.type == "mps" else device  # MPS generators are unreliable
+
+        files: list[Path] = []
+        cancelled = False
+        with Timer() as timer:
+            try:
+                for index, image_seed in enumerate(seeds):
+                    if cancel is not None and cancel.cancelled:
+                        cancelled = True
+                        break
+                    generator = torch.Generator(gen_device).manual_seed(image_seed)
+                    output = pipe(generator=generator, **kwargs)
+                    if getattr(pipe, "_interrupt", False):
+                        # Interrupted mid-way: diffusers still decodes the half-denoised
+                        # latents; that picture is not what was asked for, so drop it.
+                        cancelled = True
+                        break
+                    flagged = list(getattr(output, "nsfw_content_detected", None) or [])
+                    for j, image in enumerate(output.images):
+                        if j < len(flagged) and flagged[j]:
+                            notes.append(
+                                f"image {index + 1} (seed {image_seed}) was flagged by the safety "
+                                "checker as not safe for work and was not saved"
+                            )
+                            continue
+                        path = new_output_path(out_dir, self.modality, ".png")
+                        with atomic_path(path) as tmp:
+                            image.save(tmp, format="PNG")
+                        files.append(path)
+                    done_images += 1
+            finally:
+                if hasattr(pipe, "_interrupt"):
+                    pipe._interrupt = False
+        if cancelled:
+            notes.append(f"cancelled after {len(files)} of {total_images} image(s)")
+
+        params = request_params(request)
+        params["seed"] = seed
+        return GenerationResult(
+            modality=self.modality,
+            model_ref=str(getattr(pipe, "name_or_path", "") or type(pipe).__name__),
+            seed=seed,
+            params=params,
+            files=files,
+            generate_seconds=timer.seconds,
+            cancelled=cancelled,
+            notes=notes,
+        )
