@@ -1,0 +1,217 @@
+"""Text-to-video with a diffusers pipeline (default Wan 2.1 T2V 1.3B), written as H.264 MP4.
+
+Any text-to-video pipeline that ``DiffusionPipeline.from_pretrained`` can load works (Wan,
+LTX-Video, ...): only the keyword arguments its ``__call__`` accepts are passed, and the
+frame count is snapped to what its VAE needs (Wan 4k+1, LTX 8k+1).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .base import (
+    MAX_SEED,
+    CancelToken,
+    GenerationResult,
+    ModelLoadError,
+    ProgressFn,
+    Timer,
+    VideoRequest,
+    atomic_path,
+    check_prompt,
+    check_range,
+    new_output_path,
+    no_progress,
+    request_params,
+    resolve_seed,
+    snap,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_MODEL = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+SIZE_MULTIPLE = 16  # H.264 macroblocks (yuv420p) and Wan's VAE x patch size
+MAX_FRAMES = 161  # valid for both Wan (4k+1) and LTX (8k+1)
+
+# (multiple, offset): valid frame counts are multiple * k + offset
+FrameRule = tuple[int, int]
+_KNOWN_RULES: dict[str, FrameRule] = {"Wan": (4, 1), "LTX": (8, 1)}
+_TEMPORAL_ATTRS = ("vae_scale_factor_temporal", "vae_temporal_compression_ratio")
+
+
+def frame_rule(pipe: Any) -> FrameRule:
+    """The frame-count rule of a pipeline (object, class or class name).
+
+    Wan: 4k+1, LTX: 8k+1; another pipeline object with a temporal VAE factor f: f*k+1;
+    anything else: any count (1k+0).
+    """
+    if isinstance(pipe, str):
+        name = pipe
+    else:
+        name = pipe.__name__ if isinstance(pipe, type) else type(pipe).__name__
+    factor = None
+    if not isinstance(pipe, (str, type)):
+        factor = next((getattr(pipe, a) for a in _TEMPORAL_ATTRS if isinstance(getattr(pipe, a, None), int)), None)
+    for key, rule in _KNOWN_RULES.items():
+        if key in name:
+            return (factor or rule[0], rule[1])
+    return (factor, 1) if factor and factor > 1 else (1, 0)
+
+
+def snap_frames(num_frames: int, rule: FrameRule) -> int:
+    """The valid frame count nearest to ``num_frames`` (ties round up), at least 1."""
+    multiple, offset = rule
+    k = math.floor((num_frames - offset) / multiple + 0.5)
+    snapped = multiple * k + offset
+    while snapped < 1:
+        snapped += multiple
+    return snapped
+
+
+def write_mp4(frames: "np.ndarray", path: Path, fps: int) -> None:
+    """Encode uint8 frames (F, H, W, 3) as H.264 yuv420p with imageio-ffmpeg's bundled ffmpeg."""
+    import imageio_ffmpeg
+
+    count, height, width, _ = frames.shape
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (width, height),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_out="yuv420p",
+        quality=8,  # -> crf 10: small clips, few visible artifacts
+        macro_block_size=SIZE_MULTIPLE,
+        output_params=["-movflags", "+faststart"],  # playable while downloading
+    )
+    writer.send(None)  # start ffmpeg
+    for frame in frames:
+        writer.send(frame.tobytes())
+    writer.close()
+
+
+class VideoGenerator:
+    modality = "video"
+    default_model = DEFAULT_MODEL
+
+    def validate(self, request: VideoRequest) -> VideoRequest:
+        prompt = check_prompt(request.prompt)
+        negative = request.negative_prompt or ""
+        negative = check_prompt(negative, "negative_prompt") if negative.strip() else ""
+        width = snap(check_range("width", request.width, 64, 1280), SIZE_MULTIPLE)
+        height = snap(check_range("height", request.height, 64, 1280), SIZE_MULTIPLE)
+        return replace(
+            request,
+            prompt=prompt,
+            negative_prompt=negative,
+            width=width,
+            height=height,
+            num_frames=check_range("num_frames", request.num_frames, 1, MAX_FRAMES),
+            fps=check_range("fps", request.fps, 1, 60),
+            num_inference_steps=check_range("num_inference_steps", request.num_inference_steps, 1, 100),
+            guidance_scale=check_range("guidance_scale", request.guidance_scale, 0.0, 20.0, float),
+            seed=check_range("seed", request.seed, -1, MAX_SEED),
+        )
+
+    def load(self, model_ref: str, device: str, dtype: Any) -> Any:
+        import torch
+        from diffusers import DiffusionPipeline
+
+        load_dtype: Any = dtype
+        if dtype in (torch.float16, torch.bfloat16):
+            # Wan's model card keeps its VAE in float32 (half precision decodes visibly worse).
+            try:
+                vae_entry = DiffusionPipeline.load_config(str(model_ref)).get("vae") or []
+            except Exception:  # noqa: BLE001 - from_pretrained below reports the real problem
+                vae_entry = []
+            if "AutoencoderKLWan" in vae_entry:
+                load_dtype = {"default": dtype, "vae": torch.float32}
+        try:
+            pipe = DiffusionPipeline.from_pretrained(str(model_ref), dtype=load_dtype)
+        except (OSError, ValueError, KeyError, TypeError, ImportError, RuntimeError) as exc:
+            raise ModelLoadError(str(model_ref), f"{type(exc).__name__}: {exc}") from exc
+        accepted = inspect.signature(pipe.__call__).parameters
+        if "num_frames" not in accepted or "prompt" not in accepted:
+            raise ModelLoadError(str(model_ref), f"{type(pipe).__name__} is not a text-to-video pipeline")
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def generate(
+        self,
+        model: Any,
+        request: VideoRequest,
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        out_dir: Path | None = None,
+    ) -> GenerationResult:
+        import numpy as np
+        import torch
+
+        request = self.validate(request)
+        seed = resolve_seed(request.seed)
+        notes: list[str] = []
+        num_frames = snap_frames(request.num_frames, frame_rule(model))
+        if num_frames != request.num_frames:
+            rule = frame_rule(model)
+            notes.append(
+                f"num_frames {request.num_frames} -> {num_frames} "
+                f"({type(model).__name__} needs {rule[0]}k+{rule[1]} frames)"
+            )
+        request = replace(request, seed=seed, num_frames=num_frames)
+        model_ref = str(getattr(model, "name_or_path", None) or type(model).__name__)
+        result = GenerationResult(
+            modality=self.modality, model_ref=model_ref, seed=seed, params=request_params(request), notes=notes
+        )
+        total = request.num_inference_steps
+        steps_done = 0
+
+        def on_step_end(pipe: Any, step: int, timestep: Any, tensors: dict) -> dict:
+            nonlocal steps_done
+            steps_done = step + 1
+            progress(steps_done, total, "denoising")
+            if cancel is not None and cancel.cancelled:
+                pipe._interrupt = True  # diffusers skips the remaining steps
+            return tensors
+
+        if cancel is not None and cancel.cancelled:
+            result.cancelled = True
+            result.notes.append("cancelled before the first step")
+            return result
+
+        kwargs: dict[str, Any] = {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt or None,
+            "width": request.width,
+            "height": request.height,
+            "num_frames": num_frames,
+            "frame_rate": request.fps,  # LTX conditions on it
+            "num_inference_steps": total,
+            "guidance_scale": request.guidance_scale,
+            "generator": torch.Generator("cpu").manual_seed(seed),  # same noise on every device
+            "output_type": "np",
+            "callback_on_step_end": on_step_end,
+        }
+        accepted = inspect.signature(model.__call__).parameters
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted and v is not None}
+
+        with Timer() as timer:
+            output = model(**kwargs)
+        result.generate_seconds = timer.seconds
+        if steps_done < total and cancel is not None and cancel.cancelled:
+            result.cancelled = True
+            result.notes.append(f"cancelled after step {steps_done} of {total}; no video written")
+            return result
+
+        frames = np.asarray(output.frames[0])
+        if frames.dtype != np.uint8:
+            frames = np.round(np.clip(frames, 0.0, 1.0) * 255).astype(np.uint8)
+        path = new_output_path(out_dir, self.modality, ".mp4")
+        with atomic_path(path) as tmp:
+            write_mp4(frames, tmp, request.fps)
+        result.files.append(path)
+        return result
