@@ -1,0 +1,272 @@
+"""The studio: one object joining settings, the model manager, the generators and the record.
+
+The UI and the API call only this. A call validates the request (before any model is touched),
+gets the model through the manager (loading it on first use), runs the generator, writes
+provenance into the file and records the output in the review store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import __version__
+from .generators.base import (
+    MODALITIES,
+    CancelToken,
+    GenerationResult,
+    ModelLoadError,
+    ProgressFn,
+    Request,
+    StudioError,
+    TextRequest,
+    ValidationError,
+    check_prompt,
+    no_progress,
+    request_params,
+    resolve_seed,
+)
+from .runtime import LoadedModel, ModelManager
+from .settings import Settings
+
+_GENERATOR_CLASSES = {
+    "text": ("aigc_demo.generators.text", "TextGenerator"),
+    "image": ("aigc_demo.generators.image", "ImageGenerator"),
+    "audio": ("aigc_demo.generators.audio", "AudioGenerator"),
+    "video": ("aigc_demo.generators.video", "VideoGenerator"),
+}
+SMOKE_TEST_NOTE = "Smoke-test model with random weights: its output is noise, by design."
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a run comes from, for the record."""
+
+    scenario: str = "playground"
+    task: str = ""
+    session_id: str = ""
+
+
+class OutOfMemory(StudioError):
+    pass
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    return type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower()
+
+
+class Studio:
+    def __init__(self, settings: Settings, store: Any | None = None) -> None:
+        self.settings = settings
+        budget = int(settings.memory_budget_gb * 2**30) if settings.memory_budget_gb else None
+        self.manager = ModelManager(
+            device=settings.device,
+            budget_bytes=budget,
+            idle_seconds=settings.idle_unload_seconds or None,
+            failure_cooldown=settings.failure_cooldown_seconds,
+        )
+        self._store = store
+        self._generators: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ parts
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from .review import ReviewStore
+
+            self._store = ReviewStore(Path(self.settings.data_dir))
+        return self._store
+
+    @property
+    def outputs_dir(self) -> Path:
+        return Path(self.store.outputs_dir)
+
+    def generator(self, modality: str) -> Any:
+        with self._lock:
+            if modality not in self._generators:
+                module, name = _GENERATOR_CLASSES[modality]
+                self._generators[modality] = getattr(importlib.import_module(module), name)()
+            return self._generators[modality]
+
+    def model_ref(self, modality: str) -> str:
+        """The model serving ``modality``, or a StudioError saying why there is none."""
+        ref = self.settings.model_for(modality)
+        if not ref:
+            reason = self.settings.unavailable.get(modality) or f"No {modality} model in preset '{self.settings.preset}'."
+            raise StudioError(reason)
+        return ref
+
+    def model_path(self, model_ref: str) -> str:
+        """Built-in references become local folders; anything else is passed to from_pretrained."""
+        cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
+        if model_ref.startswith("tiny:"):
+            from .tiny import tiny_model_path
+
+            return str(tiny_model_path(model_ref.removeprefix("tiny:"), cache / "tiny" if cache else None))
+        if model_ref == "offline:smollm2":
+            from .offline import smollm2_path
+
+            return str(smollm2_path(cache / "smollm2" if cache else None))
+        return model_ref
+
+    def is_loaded(self, modality: str) -> bool:
+        return self.manager.is_loaded(modality)
+
+    def load(self, modality: str) -> LoadedModel:
+        """Get the model for ``modality`` from the manager, loading it on first use."""
+        ref = self.model_ref(modality)
+        generator = self.generator(modality)
+        return self.manager.get(modality, ref, lambda device, dtype: generator.load(self.model_path(ref), device, dtype))
+
+    # ------------------------------------------------------------ requests
+
+    def prepare(self, modality: str, request: Request) -> tuple[Request, list[str]]:
+        """Validate (and correct) a request and fix its seed, before any model is touched.
+
+        Returns the request to run and a note for each value that was corrected."""
+        prompt = check_prompt(request.prompt, max_chars=self.settings.max_prompt_chars)
+        checked = self.generator(modality).validate(dataclasses.replace(request, prompt=prompt))
+        notes = [
+            f"{name} {getattr(request, name)} -> {getattr(checked, name)} (corrected to a supported value)"
+            for name in request_params(request)
+            if name not in ("prompt", "negative_prompt", "seed", "system_prompt")
+            and getattr(request, name) != getattr(checked, name)
+        ]
+        return dataclasses.replace(checked, seed=resolve_seed(checked.seed)), notes
+
+    def defaults(self, modality: str) -> dict[str, Any]:
+        """The preset's default parameters for ``modality``."""
+        return dict(self.settings.defaults.get(modality, {}))
+
+    # ------------------------------------------------------------ running
+
+    def stream_text(
+        self, request: TextRequest, *, cancel: CancelToken | None = None, context: RunContext = RunContext(),
+        progress: ProgressFn = no_progress, finish: Callable[[str], str] | None = None,
+    ) -> Iterator[str | GenerationResult]:
+        """Yield the text so far while it is generated, then the recorded GenerationResult.
+
+        ``finish`` completes the final text before it is recorded (e.g. adds a disclaimer)."""
+        request, notes = self.prepare("text", request)
+        cancel = cancel or CancelToken()
+        loaded = self._load_with_notice("text", progress)
+        generator = self.generator("text")
+        text = ""
+        start = time.perf_counter()
+        for text in generator.stream(loaded.model, request, cancel=cancel):
+            yield text
+        result = GenerationResult(
+            modality="text",
+            model_ref=loaded.model_ref,
+            seed=request.seed,
+            params=request_params(request),
+            text=finish(text) if finish else text,
+            load_seconds=loaded.load_seconds if loaded.first_use else 0.0,
+            generate_seconds=time.perf_counter() - start,
+            cancelled=cancel.cancelled,
+            notes=notes,
+        )
+        yield self._finish(result, context)
+
+    def run(
+        self, modality: str, request: Request, *, progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None, context: RunContext = RunContext(),
+    ) -> GenerationResult:
+        """Run a generator to completion (text included) and record the result."""
+        if modality == "text":
+            result = None
+            for result in self.stream_text(request, cancel=cancel, context=context, progress=progress):  # type: ignore[arg-type]
+                pass
+            return result  # type: ignore[return-value]
+        request, notes = self.prepare(modality, request)
+        cancel = cancel or CancelToken()
+        generator = self.generator(modality)
+
+        def attempt() -> GenerationResult:
+            loaded = self._load_with_notice(modality, progress)
+            result = generator.generate(loaded.model, request, progress=progress, cancel=cancel, out_dir=self.outputs_dir)
+            result.model_ref = loaded.model_ref  # the reference the user chose, not the resolved folder
+            result.load_seconds = loaded.load_seconds if loaded.first_use else 0.0
+            result.notes[:0] = notes
+            return result
+
+        return self._finish(self._retry_on_oom(modality, attempt), context)
+
+    def _load_with_notice(self, modality: str, progress: ProgressFn) -> LoadedModel:
+        if not self.manager.is_loaded(modality):
+            progress(0, 1, f"Loading {self.model_ref(modality)} (first use)…")
+        return self.load(modality)
+
+    def _retry_on_oom(self, modality: str, attempt: Callable[[], GenerationResult]) -> GenerationResult:
+        """Out of memory: free every other model, retry once, then explain."""
+        try:
+            return attempt()
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+        for key in [m["key"] for m in self.manager.status()["loaded"] if m["key"] != modality]:
+            self.manager.unload(key)
+        try:
+            return attempt()
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            self.manager.unload(modality)
+            raise OutOfMemory(
+                f"Out of memory while generating {modality}, even after unloading the other models. "
+                "Try a smaller size, fewer frames or steps, or a lighter preset."
+            ) from error
+
+    def _finish(self, result: GenerationResult, context: RunContext) -> GenerationResult:
+        """Label smoke-test output, write provenance into files, record the output."""
+        if self.settings.smoke_test(result.modality) and SMOKE_TEST_NOTE not in result.notes:
+            result.notes.append(SMOKE_TEST_NOTE)
+        from . import provenance
+        from .review import OutputRecord
+
+        record = OutputRecord(**self.record_fields(result, context))
+        for path in result.files:  # the file exists (written atomically) before its record
+            provenance.embed(path, record.provenance())
+        result.record_id = self.store.add_record(record)
+        return result
+
+    def record_fields(self, result: GenerationResult, context: RunContext) -> dict[str, Any]:
+        return {
+            "scenario": context.scenario,
+            "task": context.task or result.modality,
+            "modality": result.modality,
+            "prompt": result.params.get("prompt", ""),
+            "params": result.params,
+            "seed": result.seed,
+            "model_ref": result.model_ref,
+            "preset": self.settings.preset,
+            "device": self.manager.device,
+            "load_seconds": result.load_seconds,
+            "generate_seconds": result.generate_seconds,
+            "app_version": __version__,
+            "output_text": result.text,
+            "file_paths": [str(p) for p in result.files],
+            "session_id": context.session_id,
+            "status": "cancelled" if result.cancelled else "ok",
+            "notes": list(result.notes),
+        }
+
+    # ------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "preset": self.settings.preset,
+            "models": {m: self.settings.model_for(m) or f"(unavailable) {self.settings.unavailable.get(m, '')}" for m in MODALITIES},
+            "notes": list(self.settings.notes),
+            **self.manager.status(),
+        }
+
+
+__all__ = ["Studio", "RunContext", "OutOfMemory", "ValidationError", "ModelLoadError", "StudioError"]
