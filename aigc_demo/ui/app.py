@@ -1,0 +1,64 @@
+"""Builds the whole Blocks app from the studio and the scenario files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import gradio as gr
+
+from ..scenarios import Scenario, load_scenarios
+from ..settings import ASSETS_DIR, Settings
+from ..studio import Studio
+from .i18n import Translator
+from .playground import PlaygroundTabs
+from .runs import SessionRuns
+from .scenario_tab import ScenarioTab
+from .system_tab import SystemTab
+
+SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Noto Sans", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "monospace")
+
+
+def _header(studio: Studio, t: Translator) -> None:
+    settings = studio.settings
+    gr.Markdown(t("app.title"), elem_id="app-title")
+    gr.Markdown(t("app.subtitle"))
+    lines = [f"**Preset:** `{settings.preset}`"] + [f"ℹ️ {note}" for note in settings.notes]
+    gr.Markdown(" · ".join(lines[:1]) + ("\n\n" + "\n\n".join(lines[1:]) if lines[1:] else ""), elem_id="preset-line")
+
+
+def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr.Blocks:
+    """The Blocks app: industry tabs, playground, system. No model library is imported here."""
+    scenarios = list(load_scenarios() if scenarios is None else scenarios)
+    t = Translator(scenarios)
+    runs = SessionRuns()
+    with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False) as demo:
+        _header(studio, t)
+        with gr.Tabs():
+            for scenario in scenarios:
+                ScenarioTab(studio, t, runs, scenario).render()
+            PlaygroundTabs(studio, t, runs).render()
+            SystemTab(studio, t).render()
+    demo.queue(max_size=studio.settings.queue_size, default_concurrency_limit=4)
+    demo.i18n_translator = t  # type: ignore[attr-defined]
+    return demo
+
+
+def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
+    """Arguments for ``demo.launch``: theme, CSS and translations go here in Gradio 6."""
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "share": settings.share,
+        "auth": settings.auth,
+        "i18n": demo.i18n_translator.i18n,  # type: ignore[attr-defined]
+        "theme": gr.themes.Soft(primary_hue="teal", font=SYSTEM_FONTS, font_mono=MONO_FONTS),
+        "css_paths": [ASSETS_DIR / "style.css"],
+        # Only generated outputs may be served; the review database never.
+        "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
+        "blocked_paths": [str((Path(settings.data_dir) / name).resolve()) for name in ("reviews.sqlite3", "exports")],
+        "run_history": False,
+        "show_error": True,
+        "footer_links": ["api", "settings"],
+    }

@@ -1,0 +1,127 @@
+"""One industry tab, drawn from a Scenario: its form, its outputs, its API endpoint."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Iterator
+
+import gradio as gr
+
+from ..generators.base import MAX_SEED
+from ..scenario_runner import ScenarioState, run_scenario
+from ..scenarios import Field, Scenario
+from ..studio import Studio
+from .hosting import gpu_function
+from .i18n import Translator, scenario_key
+from .playground import GPU_GROUP
+from .runs import SessionRuns, progress_fn, session_id, user_errors
+
+LANGUAGE_CHOICES = [("English", "en"), ("中文", "zh")]
+
+
+class ScenarioTab:
+    def __init__(self, studio: Studio, t: Translator, runs: SessionRuns, scenario: Scenario) -> None:
+        self.studio = studio
+        self.t = t
+        self.runs = runs
+        self.scenario = scenario
+
+    # ------------------------------------------------------------ rendering
+
+    def render(self) -> None:
+        s = self.scenario
+        with gr.Tab(self.t(scenario_key(s, "title")), id=s.id, elem_id=f"tab-{s.id}"):
+            gr.Markdown(self.t(scenario_key(s, "description")))
+            with gr.Row():
+                with gr.Column(scale=2):
+                    inputs = [self._render_field(f) for f in s.fields]
+                    seed = gr.Number(value=-1, label=self.t("ui.seed"), precision=0, minimum=-1, maximum=MAX_SEED)
+                    with gr.Row():
+                        run = gr.Button(self.t("ui.run_scenario"), variant="primary", elem_classes=["run-button"])
+                        stop = gr.Button(self.t("ui.stop"), variant="stop", elem_classes=["stop-button"])
+                    if s.examples:
+                        gr.Examples(
+                            [[example.get(f.name, f.default) for f in s.fields] for example in s.examples],
+                            inputs=inputs, label=self.t("ui.examples"),
+                        )
+                with gr.Column(scale=3):
+                    if s.disclaimer:
+                        gr.Markdown(self.t(scenario_key(s, "disclaimer")), elem_classes=["disclaimer"])
+                    outputs = [self._render_output(task) for task in s.tasks]
+                    status = gr.Markdown(elem_classes=["run-status"])
+        self._wire(run, stop, inputs + [seed], outputs + [status])
+
+    def _render_field(self, field: Field) -> gr.Component:
+        label = self.t(scenario_key(self.scenario, "field", field.name))
+        info = self.t(scenario_key(self.scenario, "info", field.name)) if field.info else None
+        if field.kind == "language":
+            return gr.Radio(LANGUAGE_CHOICES, value=field.default, label=label, info=info)
+        if field.kind == "choice":
+            return gr.Dropdown(field.choice_pairs(), value=field.default, label=label, info=info)
+        if field.kind == "number":
+            return gr.Number(value=field.default, label=label, info=info, minimum=field.minimum, maximum=field.maximum,
+                             precision=0 if isinstance(field.default, int) else None)
+        return gr.Textbox(value=field.default, label=label, info=info, lines=4 if field.kind == "textarea" else 1)
+
+    def _render_output(self, task: Any) -> gr.Component:
+        label = self.t(scenario_key(self.scenario, "task", task.name))
+        elem_id = f"{self.scenario.id}-{task.name}"
+        if task.generator == "text":
+            return gr.Textbox(label=label, lines=10, buttons=["copy"], elem_id=elem_id)
+        if task.generator == "image":
+            return gr.Gallery(label=label, columns=3, height=280, elem_id=elem_id)
+        if task.generator == "audio":
+            return gr.Audio(label=label, type="filepath", elem_id=elem_id)
+        return gr.Video(label=label, elem_id=elem_id)
+
+    # ------------------------------------------------------------ events
+
+    def _wire(self, run: gr.Button, stop: gr.Button, inputs: list[gr.Component], outputs: list[gr.Component]) -> None:
+        s = self.scenario
+        handler = gpu_function(self._handler(), base=60, per_unit=0, unit_keys=())
+        run.click(handler, inputs, outputs, api_name=s.api_name, concurrency_id=GPU_GROUP, concurrency_limit=1)
+        stop.click(self.runs.stop_handler(s.id), None, None, queue=False, api_visibility="private")
+
+    def _handler(self) -> Any:
+        """A function whose parameters are the scenario's field names (the API's parameter names)."""
+        s = self.scenario
+        names = [f.name for f in s.fields]
+
+        @user_errors
+        def run(*args: Any) -> Iterator[tuple[Any, ...]]:
+            *values, seed, request, progress = args
+            session = session_id(request)
+            token = self.runs.start(session, s.id)
+            sent: dict[str, Any] = {}
+            try:
+                for state in run_scenario(
+                    self.studio, s, dict(zip(names, values)), progress=progress_fn(progress),
+                    cancel=token, session_id=session, seed=int(seed if seed is not None else -1),
+                ):
+                    yield self._snapshot(state, sent)
+            finally:
+                self.runs.finish(session, s.id, token)
+
+        Param = inspect.Parameter
+        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [Param(n, Param.POSITIONAL_OR_KEYWORD) for n in names + ["seed"]]
+            + [Param("request", Param.POSITIONAL_OR_KEYWORD, annotation=gr.Request),
+               Param("progress", Param.POSITIONAL_OR_KEYWORD, default=gr.Progress())]
+        )
+        run.__annotations__ = {"request": gr.Request}
+        run.__name__ = s.api_name
+        return run
+
+    def _snapshot(self, state: ScenarioState, sent: dict[str, Any]) -> tuple[Any, ...]:
+        """Output values in component order; media that did not change is skipped."""
+        values: list[Any] = []
+        for task in self.scenario.tasks:
+            if task.generator == "text":
+                values.append(state.text.get(task.name, ""))
+                continue
+            files = state.files.get(task.name, [])
+            value = list(files) if task.generator == "image" else (files[0] if files else None)
+            values.append(gr.skip() if sent.get(task.name) == value else value)
+            sent[task.name] = value
+        values.append("\n\n".join(state.status))
+        return tuple(values)

@@ -1,0 +1,50 @@
+"""The System tab: the model manager's status, with load and unload buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ..generators.base import MODALITIES
+from ..studio import Studio
+from .i18n import Translator
+from .playground import GPU_GROUP
+from .runs import user_errors
+
+
+class SystemTab:
+    def __init__(self, studio: Studio, t: Translator) -> None:
+        self.studio = studio
+        self.t = t
+
+    def render(self) -> None:
+        with gr.Tab(self.t("tab.system"), id="system"):
+            status = gr.JSON(value=self.studio.status, label=self.t("ui.system_status"), elem_id="system-status")
+            with gr.Row():
+                modality = gr.Dropdown(list(MODALITIES), value="text", label=self.t("ui.modality"))
+                load = gr.Button(self.t("ui.load"))
+                unload = gr.Button(self.t("ui.unload"))
+                unload_all = gr.Button(self.t("ui.unload_all"), variant="stop")
+                refresh = gr.Button(self.t("ui.refresh"))
+
+        def system_status() -> dict[str, Any]:
+            return self.studio.status()
+
+        @user_errors
+        def load_model(modality: str) -> dict[str, Any]:
+            self.studio.load(modality)
+            return self.studio.status()
+
+        def unload_model(modality: str) -> dict[str, Any]:
+            self.studio.manager.unload(modality)
+            return self.studio.status()
+
+        def unload_everything() -> dict[str, Any]:
+            self.studio.manager.unload_all()
+            return self.studio.status()
+
+        refresh.click(system_status, None, status, api_name="system_status", queue=False)
+        load.click(load_model, modality, status, api_name="load_model", concurrency_id=GPU_GROUP, concurrency_limit=1)
+        unload.click(unload_model, modality, status, api_name="unload_model")
+        unload_all.click(unload_everything, None, status, api_name="unload_all")
