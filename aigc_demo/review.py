@@ -124,8 +124,12 @@ _V2 = (
     "CREATE INDEX records_scenario ON records(scenario, created_at)",
     "CREATE INDEX records_session ON records(session_id, created_at)",
 )
+_V3 = (
+    # v3: the form values a scenario run started from, so "re-run exactly" can refill the tab.
+    "ALTER TABLE records ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
+)
 Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _V2]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -206,6 +210,7 @@ class OutputRecord:
     session_id: str = ""
     status: str = "ok"
     notes: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)  # scenario form values, for re-runs
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=utc_now)
 
@@ -454,6 +459,7 @@ class ReviewStore:
             params=json.dumps(record.params, ensure_ascii=False, default=str),
             file_paths=json.dumps(paths, ensure_ascii=False),
             notes=json.dumps([str(n) for n in record.notes], ensure_ascii=False),
+            inputs=json.dumps(record.inputs or {}, ensure_ascii=False, default=str),
             scenario=record.scenario or PLAYGROUND,
             load_seconds=float(record.load_seconds or 0.0),
             generate_seconds=float(record.generate_seconds or 0.0),
@@ -464,6 +470,7 @@ class ReviewStore:
         values = {name: row[name] for name in _RECORD_FIELDS}
         values["params"] = json.loads(values["params"])
         values["notes"] = json.loads(values["notes"])
+        values["inputs"] = json.loads(values["inputs"])
         values["file_paths"] = [str(self.resolve_path(p)) for p in json.loads(values["file_paths"])]
         return OutputRecord(**values)
 
@@ -671,7 +678,7 @@ class ReviewStore:
         with _atomic_text(jsonl_path) as jsonl:
             for row in records:
                 item = {name: row[name] for name in _RECORD_FIELDS}
-                for key in ("params", "notes", "file_paths"):
+                for key in ("params", "notes", "file_paths", "inputs"):
                     item[key] = json.loads(item[key])
                 item["reviews"] = reviews.get(row["id"], [])
                 jsonl.write(json.dumps(item, ensure_ascii=False) + "\n")

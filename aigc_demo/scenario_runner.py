@@ -22,6 +22,7 @@ from .generators.base import (
     ValidationError,
     VideoRequest,
     no_progress,
+    resolve_seed,
 )
 from .scenarios import Scenario, Task
 from .studio import RunContext, Studio
@@ -66,6 +67,7 @@ def run_scenario(
     """Run every task of ``scenario`` with the form ``values``; yield the state as it grows."""
     values = scenario.validate_values(values)
     language = scenario.language(values)
+    seed = resolve_seed(seed)  # one seed for the whole run, so it can be re-run exactly
     cancel = cancel or CancelToken()
     state = ScenarioState()
     for task in scenario.tasks:
@@ -76,11 +78,9 @@ def run_scenario(
             if cancel.cancelled:
                 break
             prompt = scenario.render(task, values, state.text, item=item, index=index)
-            params = dict(scenario.task_params(task, language))
-            if seed >= 0:
-                params["seed"] = seed
+            params = {**scenario.task_params(task, language), "seed": seed}
             request = build_request(studio, task, prompt, params, scenario.system_prompt(task, language))
-            context = RunContext(scenario=scenario.id, task=task.name, session_id=session_id)
+            context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed})
             label = f"{task.name}" + (f" {index}/{len(items)}" if len(items) > 1 else "")
             if task.generator == "text":
                 yield from _run_text(studio, scenario, task, request, language, context, cancel, progress, state)

@@ -11,9 +11,9 @@ import dataclasses
 import importlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from . import __version__
 from .generators.base import (
@@ -50,6 +50,7 @@ class RunContext:
     scenario: str = "playground"
     task: str = ""
     session_id: str = ""
+    inputs: Mapping[str, Any] = field(default_factory=dict)  # the scenario form, for re-runs
 
 
 class OutOfMemory(StudioError):
@@ -256,6 +257,7 @@ class Studio:
             "session_id": context.session_id,
             "status": "cancelled" if result.cancelled else "ok",
             "notes": list(result.notes),
+            "inputs": dict(context.inputs),
         }
 
     # ------------------------------------------------------------ status

@@ -380,7 +380,7 @@ def test_v1_database_migrates_and_keeps_rows(tmp_path):
     data = tmp_path / "data"
     _make_v1_database(data)
     with ReviewStore(data) as store:
-        assert store.migrated_from == 1 and store.schema_version() == SCHEMA_VERSION == 2
+        assert store.migrated_from == 1 and store.schema_version() == SCHEMA_VERSION == 3
         old = store.get_record("old1")
         assert (old.prompt, old.params, old.seed, old.notes) == ("旧的提示", {"top_p": 0.9}, 3, [])
         [review] = store.get_reviews("old1")
@@ -406,7 +406,7 @@ def test_failed_migration_rolls_back_and_newer_schema_is_refused(tmp_path, monke
     with pytest.raises(RuntimeError, match="disk on fire"):
         ReviewStore(data)
     conn = sqlite3.connect(data / DB_NAME)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "half_done" not in [row[1] for row in conn.execute("PRAGMA table_info(records)")]
     conn.execute("PRAGMA user_version = 99")
     conn.commit()

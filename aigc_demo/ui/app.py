@@ -12,6 +12,8 @@ from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .i18n import Translator
 from .playground import PlaygroundTabs
+from .review_bar import ReviewBars
+from .review_tab import RerunTarget, ReviewTab
 from .runs import SessionRuns
 from .scenario_tab import ScenarioTab
 from .system_tab import SystemTab
@@ -35,11 +37,16 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
     runs = SessionRuns()
     with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False) as demo:
         _header(studio, t)
-        with gr.Tabs():
+        bars = ReviewBars(studio, t)
+        targets: dict[str, RerunTarget] = {}
+        with gr.Tabs() as tabs:
             for scenario in scenarios:
-                ScenarioTab(studio, t, runs, scenario).render()
-            PlaygroundTabs(studio, t, runs).render()
+                targets |= ScenarioTab(studio, t, runs, bars, scenario).render(tabs)
+            targets |= PlaygroundTabs(studio, t, runs, bars).render(tabs)
+            review = ReviewTab(studio, t, [s.id for s in scenarios])
+            review.render(targets)
             SystemTab(studio, t).render()
+        review.register_api()
     demo.queue(max_size=studio.settings.queue_size, default_concurrency_limit=4)
     demo.i18n_translator = t  # type: ignore[attr-defined]
     return demo

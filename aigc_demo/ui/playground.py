@@ -6,6 +6,7 @@ parameter is ``prompt``; every other one defaults to the component's value.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Iterator
 
 import gradio as gr
@@ -22,6 +23,8 @@ from ..generators.audio import VOICE_PRESETS
 from ..studio import RunContext, Studio
 from .hosting import gpu_function
 from .i18n import Translator
+from .review_bar import ReviewBars
+from .review_tab import RerunTarget
 from .runs import SessionRuns, progress_fn, session_id, user_errors
 
 GPU_GROUP = "gpu"
@@ -63,14 +66,18 @@ def run_details(result: GenerationResult) -> dict[str, Any]:
 class PlaygroundTabs:
     """Renders the four playground tabs and wires their events."""
 
-    def __init__(self, studio: Studio, t: Translator, runs: SessionRuns) -> None:
+    def __init__(self, studio: Studio, t: Translator, runs: SessionRuns, bars: ReviewBars) -> None:
         self.studio = studio
         self.t = t
         self.runs = runs
+        self.bars = bars
+        self.targets: dict[str, RerunTarget] = {}
+        self._path: tuple[tuple[gr.Tabs, str], ...] = ()
 
-    def render(self) -> None:
+    def render(self, outer: gr.Tabs) -> dict[str, RerunTarget]:
+        """Draw the tabs; returns where each modality's records can be re-run."""
         with gr.Tab(self.t("tab.playground"), id="playground"):
-            with gr.Tabs():
+            with gr.Tabs() as inner:
                 for modality, render in (
                     ("text", self._render_text),
                     ("image", self._render_image),
@@ -79,7 +86,9 @@ class PlaygroundTabs:
                 ):
                     with gr.Tab(self.t(f"tab.{modality}"), id=f"playground-{modality}"):
                         gr.Markdown(self._model_line(modality), elem_classes=["model-line"])
+                        self._path = ((outer, "playground"), (inner, f"playground-{modality}"))
                         render()
+        return self.targets
 
     # ------------------------------------------------------------ shared pieces
 
@@ -108,15 +117,25 @@ class PlaygroundTabs:
         self, modality: str, run: gr.Button, stop: gr.Button, fn: Callable[..., Any],
         inputs: list[gr.Component], outputs: list[gr.Component], prompt: gr.Textbox,
     ) -> None:
+        """Events for one tab: run (API generate_<modality>), Stop, examples, review, re-run."""
+        record_ids = gr.State([])
+        self.bars.render(record_ids)
+        outputs = [*outputs, record_ids]
+        names = list(inspect.signature(fn).parameters)[: len(inputs)]
+        self.targets[f"playground-{modality}"] = RerunTarget(
+            self._path, inputs, lambda record: [record.seed if n == "seed" else record.params.get(n, gr.skip()) for n in names]
+        )
         fn = gpu_function(fn, base=20, per_unit=0.5, unit_keys=("num_inference_steps", "num_frames", "num_images"))
         for trigger in (run.click, prompt.submit):
             trigger(
                 fn, inputs, outputs, api_name=f"generate_{modality}" if trigger == run.click else False,
                 concurrency_id=GPU_GROUP, concurrency_limit=1,
+                show_progress_on=outputs[2] if modality == "text" else outputs[0],  # streamed text stays readable
                 api_visibility="public" if trigger == run.click else "private",
             )
         stop.click(self.runs.stop_handler(modality), None, None, queue=False, api_visibility="private")
-        gr.Examples(EXAMPLES[modality], inputs=[prompt], label=self.t("ui.examples"))
+        gr.Examples(EXAMPLES[modality], inputs=[prompt], label=self.t("ui.examples"),
+                    example_labels=[row[0] for row in EXAMPLES[modality]])
 
     def _run_media(self, modality: str, request_obj: Any, request: gr.Request, progress: gr.Progress) -> GenerationResult:
         session = session_id(request)
@@ -151,7 +170,7 @@ class PlaygroundTabs:
         def generate_text(
             prompt: str, system_prompt: str, max_new_tokens: int, temperature: float, top_p: float, seed: int,
             request: gr.Request, progress: gr.Progress = gr.Progress(),
-        ) -> Iterator[tuple[str, Any, Any]]:
+        ) -> Iterator[tuple[Any, ...]]:
             req = TextRequest(prompt, system_prompt or "", int(max_new_tokens), float(temperature), float(top_p), int(seed))
             session = session_id(request)
             token = self.runs.start(session, "text")
@@ -160,9 +179,9 @@ class PlaygroundTabs:
                     req, cancel=token, context=RunContext("playground", "text", session), progress=progress_fn(progress)
                 ):
                     if isinstance(update, GenerationResult):
-                        yield update.text or "", update.seed, run_details(update)
+                        yield update.text or "", update.seed, run_details(update), [update.record_id]
                     else:
-                        yield update, gr.skip(), gr.skip()
+                        yield update, gr.skip(), gr.skip(), gr.skip()
             finally:
                 self.runs.finish(session, "text", token)
 
@@ -193,11 +212,11 @@ class PlaygroundTabs:
         def generate_image(
             prompt: str, negative_prompt: str, width: int, height: int, num_inference_steps: int,
             guidance_scale: float, seed: int, num_images: int, request: gr.Request, progress: gr.Progress = gr.Progress(),
-        ) -> tuple[list[str], int, dict[str, Any]]:
+        ) -> tuple[Any, ...]:
             req = ImageRequest(prompt, negative_prompt or "", int(width), int(height), int(num_inference_steps),
                                float(guidance_scale), int(seed), int(num_images))
             result = self._run_media("image", req, request, progress)
-            return [str(p) for p in result.files], result.seed, run_details(result)
+            return [str(p) for p in result.files], result.seed, run_details(result), [result.record_id]
 
         self._wire("image", run, stop, generate_image,
                    [prompt, negative, width, height, steps, guidance, seed, count], [gallery, used, details], prompt)
@@ -218,9 +237,9 @@ class PlaygroundTabs:
         @user_errors
         def generate_audio(
             prompt: str, voice_preset: str, seed: int, request: gr.Request, progress: gr.Progress = gr.Progress(),
-        ) -> tuple[str | None, int, dict[str, Any]]:
+        ) -> tuple[Any, ...]:
             result = self._run_media("audio", AudioRequest(prompt, voice_preset or "", int(seed)), request, progress)
-            return (str(result.files[0]) if result.files else None), result.seed, run_details(result)
+            return (str(result.files[0]) if result.files else None), result.seed, run_details(result), [result.record_id]
 
         self._wire("audio", run, stop, generate_audio, [prompt, voice, seed], [audio, used, details], prompt)
 
@@ -251,11 +270,11 @@ class PlaygroundTabs:
             prompt: str, negative_prompt: str, width: int, height: int, num_frames: int, fps: int,
             num_inference_steps: int, guidance_scale: float, seed: int, request: gr.Request,
             progress: gr.Progress = gr.Progress(),
-        ) -> tuple[str | None, int, dict[str, Any]]:
+        ) -> tuple[Any, ...]:
             req = VideoRequest(prompt, negative_prompt or "", int(width), int(height), int(num_frames), int(fps),
                                int(num_inference_steps), float(guidance_scale), int(seed))
             result = self._run_media("video", req, request, progress)
-            return (str(result.files[0]) if result.files else None), result.seed, run_details(result)
+            return (str(result.files[0]) if result.files else None), result.seed, run_details(result), [result.record_id]
 
         self._wire("video", run, stop, generate_video,
                    [prompt, negative, width, height, frames, fps, steps, guidance, seed], [video, used, details], prompt)

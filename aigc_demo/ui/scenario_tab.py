@@ -14,21 +14,25 @@ from ..studio import Studio
 from .hosting import gpu_function
 from .i18n import Translator, scenario_key
 from .playground import GPU_GROUP
+from .review_bar import ReviewBars
+from .review_tab import RerunTarget
 from .runs import SessionRuns, progress_fn, session_id, user_errors
 
 LANGUAGE_CHOICES = [("English", "en"), ("中文", "zh")]
 
 
 class ScenarioTab:
-    def __init__(self, studio: Studio, t: Translator, runs: SessionRuns, scenario: Scenario) -> None:
+    def __init__(self, studio: Studio, t: Translator, runs: SessionRuns, bars: ReviewBars, scenario: Scenario) -> None:
         self.studio = studio
         self.t = t
         self.runs = runs
+        self.bars = bars
         self.scenario = scenario
 
     # ------------------------------------------------------------ rendering
 
-    def render(self) -> None:
+    def render(self, outer: gr.Tabs) -> dict[str, RerunTarget]:
+        """Draw the tab; returns where its records can be re-run (this tab's form)."""
         s = self.scenario
         with gr.Tab(self.t(scenario_key(s, "title")), id=s.id, elem_id=f"tab-{s.id}"):
             gr.Markdown(self.t(scenario_key(s, "description")))
@@ -40,16 +44,22 @@ class ScenarioTab:
                         run = gr.Button(self.t("ui.run_scenario"), variant="primary", elem_classes=["run-button"])
                         stop = gr.Button(self.t("ui.stop"), variant="stop", elem_classes=["stop-button"])
                     if s.examples:
-                        gr.Examples(
-                            [[example.get(f.name, f.default) for f in s.fields] for example in s.examples],
-                            inputs=inputs, label=self.t("ui.examples"),
-                        )
+                        rows = s.example_rows()
+                        gr.Examples(rows, inputs=inputs, label=self.t("ui.examples"),
+                                    example_labels=[str(row[0])[:60] for row in rows])
                 with gr.Column(scale=3):
                     if s.disclaimer:
                         gr.Markdown(self.t(scenario_key(s, "disclaimer")), elem_classes=["disclaimer"])
-                    outputs = [self._render_output(task) for task in s.tasks]
                     status = gr.Markdown(elem_classes=["run-status"])
-        self._wire(run, stop, inputs + [seed], outputs + [status])
+                    tags = [(f"{tag.label['en']} · {tag.label['zh']}", tag.value) for tag in s.review_tags] or None
+                    outputs, record_ids = [], []
+                    for task in s.tasks:
+                        outputs.append(self._render_output(task))
+                        record_ids.append(gr.State([]))
+                        self.bars.render(record_ids[-1], tags)
+        self._wire(run, stop, inputs + [seed], outputs + [status] + record_ids)
+        fields = [f.name for f in s.fields] + ["seed"]
+        return {s.id: RerunTarget(((outer, s.id),), inputs + [seed], lambda record: [record.inputs.get(n, gr.skip()) for n in fields])}
 
     def _render_field(self, field: Field) -> gr.Component:
         label = self.t(scenario_key(self.scenario, "field", field.name))
@@ -79,7 +89,9 @@ class ScenarioTab:
     def _wire(self, run: gr.Button, stop: gr.Button, inputs: list[gr.Component], outputs: list[gr.Component]) -> None:
         s = self.scenario
         handler = gpu_function(self._handler(), base=60, per_unit=0, unit_keys=())
-        run.click(handler, inputs, outputs, api_name=s.api_name, concurrency_id=GPU_GROUP, concurrency_limit=1)
+        # progress shows on the status line, so streaming text stays readable
+        run.click(handler, inputs, outputs, api_name=s.api_name, concurrency_id=GPU_GROUP, concurrency_limit=1,
+                  show_progress_on=outputs[len(s.tasks)])
         stop.click(self.runs.stop_handler(s.id), None, None, queue=False, api_visibility="private")
 
     def _handler(self) -> Any:
@@ -124,4 +136,5 @@ class ScenarioTab:
             values.append(gr.skip() if sent.get(task.name) == value else value)
             sent[task.name] = value
         values.append("\n\n".join(state.status))
+        values += [state.record_ids(task.name) for task in self.scenario.tasks]
         return tuple(values)

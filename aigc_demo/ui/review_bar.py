@@ -1,0 +1,71 @@
+"""The review bar under every output: thumbs in one click, or stars, reasons and a comment.
+
+Each bar reads the record ids of the output above it from a ``gr.State`` that the output's
+handler fills; a review submitted again by the same reviewer replaces the earlier one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import gradio as gr
+
+from ..generators.base import StudioError
+from ..studio import Studio
+from .i18n import Translator
+
+# (label, value) reason tags offered when a scenario has none of its own.
+DEFAULT_TAGS: list[tuple[str, str]] = [
+    ("Great · 很好", "great"),
+    ("Factual error · 事实错误", "factual error"),
+    ("Off-brand · 不符合品牌", "off-brand"),
+    ("Compliance risk · 合规风险", "compliance risk"),
+    ("Unsafe · 不安全", "unsafe"),
+    ("Low quality · 质量差", "low quality"),
+]
+STARS = {"up": 5, "down": 1}
+
+
+class ReviewBars:
+    """Renders review bars; all of them share one way to save."""
+
+    def __init__(self, studio: Studio, t: Translator) -> None:
+        self.studio = studio
+        self.t = t
+
+    def render(self, record_ids: gr.State, tags: Sequence[tuple[str, str]] | None = None) -> None:
+        with gr.Group(elem_classes=["review-bar"]):
+            with gr.Row(equal_height=True):
+                up = gr.Button("👍", size="sm", min_width=44, scale=0, elem_classes=["thumbs-up"])
+                down = gr.Button("👎", size="sm", min_width=44, scale=0, elem_classes=["thumbs-down"])
+                stars = gr.Radio([1, 2, 3, 4, 5], show_label=False, scale=3, min_width=260, elem_classes=["review-stars"])
+                reasons = gr.Dropdown(list(tags or DEFAULT_TAGS), multiselect=True, show_label=False, scale=3,
+                                      info=None, elem_classes=["review-tags"])
+                save = gr.Button(self.t("review.save"), size="sm", scale=1, min_width=100, elem_classes=["review-save"])
+            with gr.Accordion(self.t("review.comment"), open=False):
+                with gr.Row():
+                    comment = gr.Textbox(label=self.t("review.comment"), scale=3, max_length=2000)
+                    reviewer = gr.Textbox(label=self.t("review.reviewer"), scale=1, max_length=80)
+            confirmation = gr.Markdown(elem_classes=["review-confirmation"])
+        fields = [record_ids, reasons, comment, reviewer]
+        up.click(lambda *a: self.save("up", *a), fields, [confirmation, stars], queue=False, api_visibility="private")
+        down.click(lambda *a: self.save("down", *a), fields, [confirmation, stars], queue=False, api_visibility="private")
+        save.click(self.save, [stars, *fields], [confirmation, stars], queue=False, api_visibility="private")
+
+    def save(self, rating: Any, record_ids: list[str] | None, tags: list[str] | None, comment: str, reviewer: str) -> tuple[str, Any]:
+        """Attach (or replace) this reviewer's review on every record of the output."""
+        if not record_ids:
+            gr.Warning("Nothing to review yet: generate an output first.", title="Review")
+            return gr.skip(), gr.skip()
+        if rating in (None, ""):
+            gr.Warning("Choose 1-5 stars, or click 👍 / 👎.", title="Review")
+            return gr.skip(), gr.skip()
+        stars = STARS.get(rating, rating)
+        try:
+            for record_id in record_ids:
+                review = self.studio.store.submit_review(record_id, stars, tags or [], comment or "", (reviewer or "").strip())
+        except StudioError as error:
+            raise gr.Error(str(error), title="Review") from error
+        who = f" by {review.reviewer}" if review.reviewer else ""
+        shown = {"up": "👍", "down": "👎"}.get(rating, "★" * int(stars))
+        return f"✅ Saved {shown}{who} for {len(record_ids)} output(s) at {review.updated_at[11:19]} UTC - edit and save again to change it.", int(stars)

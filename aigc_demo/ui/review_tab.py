@@ -1,0 +1,169 @@
+"""The Review tab: recent outputs with filters, figures, a chart, export, and re-run exactly.
+
+API: /list_outputs, /submit_review (typed ``gr.api`` endpoints) and /export_reviews.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import gradio as gr
+import pandas as pd
+
+from ..generators.base import MODALITIES, StudioError
+from ..studio import Studio
+from .i18n import Translator
+
+TABLE_COLUMNS = ["created_at", "scenario", "task", "modality", "model_ref", "seed", "rating", "tags", "comment", "prompt", "id"]
+
+
+@dataclass
+class RerunTarget:
+    """Where a record is re-run: the tab to select and the inputs to fill from the record."""
+
+    tab_path: tuple[tuple[gr.Tabs, str], ...]  # (tabs, id) pairs, outermost first
+    components: Sequence[gr.Component]
+    values: Callable[[Any], list[Any]]  # OutputRecord -> one value per component
+
+
+def _blank(value: str | None) -> str | None:
+    return value.strip() or None if isinstance(value, str) else value
+
+
+class ReviewTab:
+    def __init__(self, studio: Studio, t: Translator, scenario_ids: Sequence[str]) -> None:
+        self.studio = studio
+        self.t = t
+        self.scenario_ids = list(scenario_ids)
+
+    # ------------------------------------------------------------ data (also the API)
+
+    def list_outputs(
+        self, scenario: str = "", modality: str = "", model: str = "", min_rating: int = 0,
+        since: str = "", until: str = "", limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Recent outputs, newest first, with their latest review; empty filters match all."""
+        try:
+            return self.studio.store.list_outputs(
+                scenario=_blank(scenario), modality=_blank(modality), model=_blank(model),
+                min_rating=int(min_rating) if min_rating else None,
+                since=_blank(since), until=_blank(until), limit=int(limit),
+            )
+        except (StudioError, ValueError) as error:
+            raise gr.Error(f"Filter not understood: {error}. Dates are YYYY-MM-DD.") from error
+
+    def submit_review(self, record_id: str, rating: int, tags: list[str] | None = None, comment: str = "", reviewer: str = "") -> dict[str, Any]:
+        """Rate one output 1-5 (thumbs up = 5, down = 1); the same reviewer's new review replaces the old."""
+        try:
+            return self.studio.store.submit_review(record_id, rating, tags or [], comment, reviewer).to_dict()
+        except StudioError as error:
+            raise gr.Error(str(error)) from error
+
+    def export_reviews(self) -> list[str]:
+        """Every record and review as CSV and JSONL files."""
+        csv_path, jsonl_path = self.studio.store.export(self.studio.outputs_dir / "exports")
+        return [str(csv_path), str(jsonl_path)]
+
+    # ------------------------------------------------------------ rendering
+
+    def render(self, targets: dict[str, RerunTarget]) -> None:
+        t = self.t
+        with gr.Tab(t("tab.review"), id="review") as tab:
+            with gr.Accordion(t("review.filters"), open=True):
+                with gr.Row():
+                    scenario = gr.Dropdown(["", *self.scenario_ids, "playground"], value="", label=t("review.scenario"))
+                    modality = gr.Dropdown(["", *MODALITIES], value="", label=t("ui.modality"))
+                    model = gr.Textbox(label=t("review.model"))
+                    min_rating = gr.Slider(0, 5, value=0, step=1, label=t("review.min_rating"))
+                    since = gr.Textbox(label=t("review.since"), placeholder="2026-01-01")
+                    until = gr.Textbox(label=t("review.until"), placeholder="2026-12-31")
+                refresh = gr.Button(t("ui.refresh"), variant="primary", elem_id="review-refresh")
+            with gr.Row():
+                summary = gr.Markdown(elem_id="review-summary")
+                chart = gr.BarPlot(x="scenario", y="mean_rating", title=None, label=t("review.chart"), y_lim=[0, 5], height=220)
+            table = gr.Dataframe(headers=TABLE_COLUMNS, label=t("review.outputs"), interactive=False, wrap=True,
+                                 max_height=420, elem_id="review-table",
+                                 column_widths=["150px", "90px", "90px", "70px", "150px", "100px", "60px", "120px", "140px", "300px", "120px"])
+            with gr.Row():
+                with gr.Column(scale=2):
+                    preview_text = gr.Textbox(label=t("review.preview"), lines=6, interactive=False)
+                    preview_image = gr.Image(label=t("review.preview"), interactive=False, visible=False)
+                    preview_audio = gr.Audio(label=t("review.preview"), interactive=False, visible=False)
+                    preview_video = gr.Video(label=t("review.preview"), interactive=False, visible=False)
+                with gr.Column(scale=1):
+                    selected = gr.Textbox(label=t("review.record"), interactive=False, elem_id="review-selected")
+                    rerun = gr.Button(t("review.rerun"), elem_id="review-rerun")
+                    export = gr.Button(t("review.export"), elem_id="review-export")
+                    files = gr.File(label=t("review.export_files"), file_count="multiple", elem_id="review-export-files")
+
+        filters = [scenario, modality, model, min_rating, since, until]
+        for trigger in (refresh.click, tab.select):
+            trigger(self._view, filters, [table, summary, chart], api_visibility="private")
+        table.select(self._preview, None, [selected, preview_text, preview_image, preview_audio, preview_video], api_visibility="private")
+        export.click(self.export_reviews, None, files, api_name="export_reviews")
+        self._wire_rerun(rerun, selected, targets)
+
+    def register_api(self) -> None:
+        """Typed API-only endpoints (call outside any layout block)."""
+        gr.api(self.list_outputs, api_name="list_outputs")
+        gr.api(self.submit_review, api_name="submit_review")
+
+    def _view(self, *filters: Any) -> tuple[pd.DataFrame, str, pd.DataFrame]:
+        rows = self.list_outputs(*filters, limit=200)
+        table = pd.DataFrame(
+            [[r["created_at"][:19].replace("T", " "), r["scenario"], r["task"], r["modality"], r["model_ref"], r["seed"],
+              r["rating"], ", ".join(r["tags"]), r["comment"] or "", (r["prompt"] or "")[:120], r["id"]] for r in rows],
+            columns=TABLE_COLUMNS,
+        )
+        figures = self.studio.store.summary()
+        lines = [
+            f"**Outputs:** {figures['count']} · **rated:** {figures['rated']} · **reviews:** {figures['reviews']}",
+            f"**Mean rating:** {figures['mean_rating'] or '–'} · **thumbs-up share:** {_share(figures['thumbs_up_share'])}",
+            "",
+            "| by model | outputs | mean | 👍 share |",
+            "|---|---|---|---|",
+            *[f"| `{m}` | {f['count']} | {f['mean_rating'] or '–'} | {_share(f['thumbs_up_share'])} |" for m, f in figures["by_model"].items()],
+        ]
+        chart = pd.DataFrame(
+            [{"scenario": s, "mean_rating": f["mean_rating"] or 0.0} for s, f in figures["by_scenario"].items()],
+            columns=["scenario", "mean_rating"],
+        )
+        return table, "\n".join(lines), chart
+
+    def _preview(self, event: gr.SelectData) -> tuple[Any, ...]:
+        record_id = event.row_value[-1] if event.row_value else ""
+        record = self.studio.store.get_record(record_id)
+        if record is None:
+            return "", "", gr.update(visible=False), gr.update(visible=False), gr.update(visible=False)
+        path = record.file_paths[0] if record.file_paths else None
+        show = {m: gr.update(value=path, visible=True) if record.modality == m and path else gr.update(visible=False)
+                for m in ("image", "audio", "video")}
+        text = record.output_text if record.modality == "text" else record.prompt
+        return record_id, text or "", show["image"], show["audio"], show["video"]
+
+    def _wire_rerun(self, button: gr.Button, selected: gr.Textbox, targets: dict[str, RerunTarget]) -> None:
+        keys = list(targets)
+        tabs: list[gr.Tabs] = []
+        for target in targets.values():
+            tabs += [t for t, _ in target.tab_path if all(t is not seen for seen in tabs)]
+        components = [c for key in keys for c in targets[key].components]
+
+        def rerun(record_id: str) -> list[Any]:
+            record = self.studio.store.get_record(record_id) if record_id else None
+            if record is None:
+                raise gr.Error("Select an output in the table first.", title="Re-run")
+            key = record.scenario if record.scenario != "playground" else f"playground-{record.modality}"
+            if key not in targets:
+                raise gr.Error(f"No tab can re-run '{key}' in this app.", title="Re-run")
+            selection = {id(tab): gr.Tabs(selected=tab_id) for tab, tab_id in targets[key].tab_path}
+            values: list[Any] = [selection.get(id(tab), gr.skip()) for tab in tabs]
+            for k in keys:
+                values += targets[k].values(record) if k == key else [gr.skip()] * len(targets[k].components)
+            return values
+
+        button.click(rerun, selected, tabs + components, api_visibility="private")
+
+
+def _share(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "–"
