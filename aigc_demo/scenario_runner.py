@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .generators.base import (
+    MAX_SEED,
     AudioRequest,
     CancelToken,
     GenerationResult,
@@ -21,6 +22,7 @@ from .generators.base import (
     TextRequest,
     ValidationError,
     VideoRequest,
+    check_range,
     no_progress,
     resolve_seed,
 )
@@ -62,12 +64,12 @@ def run_scenario(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     session_id: str = "",
-    seed: int = -1,
+    seed: Any = -1,
 ) -> Iterator[ScenarioState]:
     """Run every task of ``scenario`` with the form ``values``; yield the state as it grows."""
     values = scenario.validate_values(values)
     language = scenario.language(values)
-    seed = resolve_seed(seed)  # one seed for the whole run, so it can be re-run exactly
+    seed = resolve_seed(check_range("seed", seed, -1, MAX_SEED))  # one seed for the whole run: re-runnable
     cancel = cancel or CancelToken()
     state = ScenarioState()
     for task in scenario.tasks:

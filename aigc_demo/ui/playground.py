@@ -171,7 +171,7 @@ class PlaygroundTabs:
             prompt: str, system_prompt: str, max_new_tokens: int, temperature: float, top_p: float, seed: int,
             request: gr.Request, progress: gr.Progress = gr.Progress(),
         ) -> Iterator[tuple[Any, ...]]:
-            req = TextRequest(prompt, system_prompt or "", int(max_new_tokens), float(temperature), float(top_p), int(seed))
+            req = TextRequest(prompt, system_prompt or "", max_new_tokens, temperature, top_p, seed)
             session = session_id(request)
             token = self.runs.start(session, "text")
             try:
@@ -213,8 +213,8 @@ class PlaygroundTabs:
             prompt: str, negative_prompt: str, width: int, height: int, num_inference_steps: int,
             guidance_scale: float, seed: int, num_images: int, request: gr.Request, progress: gr.Progress = gr.Progress(),
         ) -> tuple[Any, ...]:
-            req = ImageRequest(prompt, negative_prompt or "", int(width), int(height), int(num_inference_steps),
-                               float(guidance_scale), int(seed), int(num_images))
+            req = ImageRequest(prompt, negative_prompt or "", width, height, num_inference_steps,
+                               guidance_scale, seed, num_images)
             result = self._run_media("image", req, request, progress)
             return [str(p) for p in result.files], result.seed, run_details(result), [result.record_id]
 
@@ -238,7 +238,7 @@ class PlaygroundTabs:
         def generate_audio(
             prompt: str, voice_preset: str, seed: int, request: gr.Request, progress: gr.Progress = gr.Progress(),
         ) -> tuple[Any, ...]:
-            result = self._run_media("audio", AudioRequest(prompt, voice_preset or "", int(seed)), request, progress)
+            result = self._run_media("audio", AudioRequest(prompt, voice_preset or "", seed), request, progress)
             return (str(result.files[0]) if result.files else None), result.seed, run_details(result), [result.record_id]
 
         self._wire("audio", run, stop, generate_audio, [prompt, voice, seed], [audio, used, details], prompt)
@@ -271,8 +271,8 @@ class PlaygroundTabs:
             num_inference_steps: int, guidance_scale: float, seed: int, request: gr.Request,
             progress: gr.Progress = gr.Progress(),
         ) -> tuple[Any, ...]:
-            req = VideoRequest(prompt, negative_prompt or "", int(width), int(height), int(num_frames), int(fps),
-                               int(num_inference_steps), float(guidance_scale), int(seed))
+            req = VideoRequest(prompt, negative_prompt or "", width, height, num_frames, fps,
+                               num_inference_steps, guidance_scale, seed)
             result = self._run_media("video", req, request, progress)
             return (str(result.files[0]) if result.files else None), result.seed, run_details(result), [result.record_id]
 

@@ -108,7 +108,7 @@ class ScenarioTab:
             try:
                 for state in run_scenario(
                     self.studio, s, dict(zip(names, values)), progress=progress_fn(progress),
-                    cancel=token, session_id=session, seed=int(seed if seed is not None else -1),
+                    cancel=token, session_id=session, seed=-1 if seed is None else seed,
                 ):
                     yield self._snapshot(state, sent)
             finally:
