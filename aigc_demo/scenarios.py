@@ -6,6 +6,14 @@ prompt per output language. A task may use the text output of an earlier task
 (``uses: [copy]`` makes ``$copy`` available) or run once per item of an earlier text
 output (``for_each: scenes:screenplay`` gives ``$item`` and ``$index``).
 
+A scenario may also declare pre-steps (``compute:``), code that turns form values into
+template variables before any model runs (e.g. market figures computed from a price CSV),
+and a task may name a parser (``parse:``) that reads structure out of its text output (e.g. a
+task table). Both are small registries (:func:`register_compute`, :func:`register_parser`);
+the industry ones live in :mod:`aigc_demo.industry`. Besides text, number and choice fields
+there are ``table`` fields (rows of text cells under named columns) and ``file`` fields (a
+path; a relative default is resolved against the project root).
+
 Everything is checked when the files load, so a typo fails loudly with the file and key:
 :class:`ScenarioError`. This module imports no model library (it is on the start-up path).
 """
@@ -31,11 +39,15 @@ from aigc_demo.generators.base import (
 )
 
 LANGUAGES = ("en", "zh")
-FIELD_KINDS = ("text", "textarea", "number", "choice", "language")
-DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "scenarios"
+FIELD_KINDS = ("text", "textarea", "number", "choice", "language", "table", "file")
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FOLDER = ROOT / "assets" / "scenarios"
 ITEM_VARS = ("item", "index")
 # Longest value a free-text field accepts (the rendered prompt is checked again later).
 MAX_CHARS = {"text": 300, "textarea": 3000}
+MAX_TABLE_ROWS = 50
+MAX_CELL_CHARS = 200
+MAX_FILE_BYTES = 10_000_000
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Request fields a scenario may not set through `params` (they come from the templates).
 _TEMPLATE_OWNED = {"prompt", "system_prompt"}
@@ -102,16 +114,26 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Column:
+    """One column of a table field: its name (the key in row mappings) and its header."""
+
+    name: str
+    label: Bilingual
+
+
+@dataclass(frozen=True)
 class Field:
     name: str
     label: Bilingual
     kind: str
-    default: Any
+    default: Any = dc_field(hash=False)  # a table's default is a list (unhashable)
     choices: tuple[Choice, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
     info: Bilingual | None = None
     required: bool = True
+    columns: tuple[Column, ...] = ()  # table fields
+    extensions: tuple[str, ...] = ()  # file fields: allowed suffixes without the dot ("csv")
 
     @property
     def integer(self) -> bool:
@@ -128,6 +150,15 @@ class Field:
                 label = f"{c.label.en} · {c.label.zh}"
             pairs.append((label, c.value))
         return pairs
+
+    def headers(self, language: str = "en") -> list[str]:
+        """A table field's column headers in ``language``."""
+        return [c.label[_lang(language)] for c in self.columns]
+
+    def row_dicts(self, value: Any) -> list[dict[str, str]]:
+        """A table field's (checked) value as ``{column name: cell}`` mappings."""
+        rows = _check_value(self, value)
+        return [dict(zip((c.name for c in self.columns), row)) for row in rows]
 
     def choice_label(self, value: str, language: str) -> str:
         for choice in self.choices:
@@ -149,6 +180,7 @@ class Task:
     for_each: str | None = None  # "<splitter>:<task>", e.g. "scenes:screenplay"
     limit: int | str | None = None  # a count, or the name of a number field
     prompt_language: str | None = None  # force one template language (image models read English)
+    parse: str | None = None  # a registered parser that reads structure out of the text output
 
     @property
     def splitter(self) -> str | None:
@@ -185,6 +217,7 @@ class Scenario:
     review_tags: tuple[ReviewTag, ...] = ()
     examples: tuple[Mapping[str, Any], ...] = ()
     source: Path | None = None
+    pre_steps: tuple["PreStep", ...] = ()  # the `compute:` list, run before the tasks
 
     # -------------------------------------------------------------- lookups
 
@@ -266,11 +299,57 @@ class Scenario:
         outputs: Mapping[str, str] | None = None,
         item: str | None = None,
         index: int | None = None,
+        computed: Mapping[str, "Computed"] | None = None,
     ) -> str:
         """The prompt of ``task``: the template of the output language with every ``$var``
-        filled (choices as labels in that language, earlier outputs without their footer)."""
+        filled (choices as labels in that language, earlier outputs without their footer,
+        tables as Markdown, files by name). Variables of pre-steps come from ``computed``
+        (the result of :meth:`compute`) or, when it is not given, are computed here."""
         task = self._task(task)
-        return self._substitute(task, task.prompt, values, outputs or {}, item, index)
+        return self._substitute(task, task.prompt, values, outputs or {}, item, index, computed)
+
+    # -------------------------------------------------------------- pre-steps and parsers
+
+    def compute(self, values: Mapping[str, Any] | None = None, language: str | None = None) -> dict[str, "Computed"]:
+        """Run every pre-step on the checked form ``values``: ``{step name: Computed}``.
+
+        A step's ValidationError names the form field it came from (e.g. a bad CSV)."""
+        checked = self.validate_values(values)
+        language = _lang(language or self.language(checked))
+        return {use.step: self._run_step(use, checked, language) for use in self.pre_steps}
+
+    def computed_variables(self) -> dict[str, str]:
+        """Every template variable a pre-step provides -> the step's name."""
+        _load_builtin_steps()
+        return {var: use.step for use in self.pre_steps for var in COMPUTE_STEPS[use.step].variables}
+
+    def parse_output(self, task: Task | str, text: str) -> "Parsed | None":
+        """Run the task's parser (``parse:``) on its text output (footer removed); None when
+        the task has no parser."""
+        task = self._task(task)
+        if task.parse is None:
+            return None
+        _load_builtin_steps()
+        return PARSERS[task.parse](self.strip_finish(text or ""))
+
+    def _run_step(self, use: "PreStep", checked: Mapping[str, Any], language: str) -> "Computed":
+        _load_builtin_steps()
+        step = COMPUTE_STEPS[use.step]
+        inputs = {}
+        for name, field_name in use.inputs.items():
+            f = self.field(field_name)
+            inputs[name] = f.row_dicts(checked[field_name]) if f.kind == "table" else checked[field_name]
+        try:
+            result = step.fn(inputs, language)
+        except ValidationError as exc:
+            if exc.field in use.inputs:  # name the form field, not the step's input
+                message = str(exc).removeprefix(f"{exc.field}: ")
+                raise ValidationError(use.inputs[exc.field], message) from None
+            raise
+        missing = set(step.variables) - set(result.variables)
+        if missing:
+            raise ScenarioError(f"compute step '{use.step}' did not provide {sorted(missing)}", self.source)
+        return replace(result, language=language)
 
     def system_prompt(self, task: Task | str, language: str) -> str | None:
         """The system prompt of a text task in ``language`` (fixed text, no variables)."""
@@ -287,6 +366,7 @@ class Scenario:
         outputs: Mapping[str, str],
         item: str | None,
         index: int | None,
+        computed: Mapping[str, "Computed"] | None = None,
     ) -> str:
         checked = self.validate_values(values)
         language = task.prompt_language or self.language(checked)
@@ -294,6 +374,13 @@ class Scenario:
         for f in self.fields:
             mapping[f.name] = _display(f, checked[f.name], language)
         text = template[language]
+        for use in self.pre_steps:  # only the steps whose variables this template refers to run
+            _load_builtin_steps()
+            if any(_mentions(text, var) for var in COMPUTE_STEPS[use.step].variables):
+                done = (computed or {}).get(use.step)
+                if done is None or done.language != language:
+                    done = self._run_step(use, checked, language)
+                mapping.update({var: str(done.variables[var]) for var in COMPUTE_STEPS[use.step].variables})
         for name in task.uses:
             if _mentions(text, name):  # only the outputs this template refers to are needed
                 mapping[name] = self._output(task, name, outputs)
@@ -350,6 +437,10 @@ def _lang(language: str | None) -> str:
 
 
 def _display(f: Field, value: Any, language: str) -> str:
+    if f.kind == "table":
+        return _markdown_table(f.headers(language), value) if value else ("（无）" if language == "zh" else "(none)")
+    if f.kind == "file":
+        return Path(value).name
     if f.kind in ("choice", "language"):
         return f.choice_label(value, language)
     if f.kind == "number":
@@ -361,10 +452,120 @@ def _clean_text(value: str) -> str:
     return "".join(ch for ch in value if ch in "\n\t" or ch.isprintable()).strip()
 
 
+def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "/").replace("\n", " ") for c in cells) + " |"
+
+    return "\n".join([line(headers), line(["---"] * len(headers))] + [line(r) for r in rows])
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):  # None / NaN
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(_clean_text(str(value)).split())
+
+
+def _text_rows(text: str) -> Any:
+    """Rows from pasted text: a JSON / Python list of rows, or lines of Markdown pipes, tabs
+    or commas (quotes respected)."""
+    import ast
+    import csv
+    import json
+
+    if text.strip().startswith("[") and len(text) <= 100_000:
+        for parse in (json.loads, ast.literal_eval):  # literal_eval evaluates literals only
+            try:
+                return parse(text.strip())
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                continue
+    rows = []
+    for line in text.strip().splitlines():
+        if not line.strip():
+            continue
+        if "|" in line:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells):
+                continue  # a Markdown alignment row
+        else:
+            cells = next(csv.reader([line], delimiter="\t" if "\t" in line else ",", skipinitialspace=True))
+        rows.append(cells)
+    return rows
+
+
+def _check_table(f: Field, value: Any) -> list[list[str]]:
+    """Rows of a table field from a list of rows (lists or mappings), a {"data": ...} mapping
+    (Gradio's Dataframe payload), a DataFrame-like object or pasted text."""
+    if isinstance(value, str):
+        raw: Any = _text_rows(value)
+        names = {n.casefold() for c in f.columns for n in (c.name, c.label.en, c.label.zh)}
+        first = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], list) else None
+        if first and all(str(cell).strip().casefold() in names for cell in first if str(cell).strip()):
+            raw = raw[1:]  # a header row
+    elif isinstance(value, Mapping) and "data" in value:
+        raw = value["data"]
+    elif hasattr(value, "columns") and hasattr(getattr(value, "values", None), "tolist"):
+        raw = value.values.tolist()  # a pandas DataFrame, without importing pandas
+    else:
+        raw = value
+    if not isinstance(raw, (list, tuple)):
+        raise ValidationError(f.name, "must be a table (a list of rows)")
+    width = len(f.columns)
+    rows: list[list[str]] = []
+    for n, row in enumerate(raw, start=1):
+        if isinstance(row, Mapping):
+            by_name = {str(k).strip().casefold(): v for k, v in row.items()}
+            cells = [_cell(by_name.get(c.name.casefold(), by_name.get(c.label.en.casefold(), by_name.get(c.label.zh))))
+                     for c in f.columns]
+        elif isinstance(row, (list, tuple)):
+            cells = [_cell(v) for v in row]
+        else:
+            raise ValidationError(f.name, f"row {n} must be a list of cells")
+        if any(cells[width:]):
+            raise ValidationError(f.name, f"row {n} has {len(cells)} cells; the table has {width} columns")
+        cells = (cells + [""] * width)[:width]
+        for cell in cells:
+            if len(cell) > MAX_CELL_CHARS:
+                raise ValidationError(f.name, f"row {n}: a cell is {len(cell)} characters; the limit is {MAX_CELL_CHARS}")
+        if any(cells):
+            rows.append(cells)
+    if len(rows) > MAX_TABLE_ROWS:
+        raise ValidationError(f.name, f"has {len(rows)} rows; the limit is {MAX_TABLE_ROWS}")
+    if f.required and not rows:
+        raise ValidationError(f.name, "is empty; please add at least one row")
+    return rows
+
+
+def _check_file(f: Field, value: Any) -> str:
+    """An existing file's path (a str/Path, a {"path": ...} mapping, or an object with .path
+    or .name); relative paths are resolved against the project root."""
+    if isinstance(value, Mapping):
+        value = value.get("path") or value.get("name")
+    elif not isinstance(value, (str, Path)):
+        value = getattr(value, "path", None) or getattr(value, "name", None)
+    if not value or not str(value).strip():
+        value = f.default
+    path = Path(str(value).strip())
+    path = path if path.is_absolute() else (ROOT / path).resolve()
+    if not path.is_file():
+        raise ValidationError(f.name, f"file not found: {path.name}")
+    if f.extensions and path.suffix.lower().lstrip(".") not in f.extensions:
+        raise ValidationError(f.name, f"must be a {' or '.join('.' + e for e in f.extensions)} file (got {path.name})")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValidationError(f.name, f"is {size // 1_000_000} MB; the limit is {MAX_FILE_BYTES // 1_000_000} MB")
+    return str(path)
+
+
 def _check_value(f: Field, value: Any) -> Any:
     """One field's value, checked and coerced (None means "use the default")."""
     if value is None:
         value = f.default
+    if f.kind == "table":
+        return _check_table(f, value)
+    if f.kind == "file":
+        return _check_file(f, value)
     if f.kind in ("text", "textarea"):
         if isinstance(value, (dict, list, tuple, set)):
             raise ValidationError(f.name, "must be text")
@@ -402,6 +603,81 @@ def _check_value(f: Field, value: Any) -> Any:
             return choice.value
     allowed = ", ".join(c.value for c in f.choices)
     raise ValidationError(f.name, f"must be one of {allowed} (got {value!r})")
+
+
+# ---------------------------------------------------------------- pre-steps and parsers
+
+
+@dataclass(frozen=True)
+class Computed:
+    """What a pre-step produced: template variables (text) and data for the UI (any object,
+    e.g. the figures behind a table and a chart)."""
+
+    variables: Mapping[str, str]
+    data: Any = None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class ComputeStep:
+    """A registered pre-step: ``fn(inputs, language) -> Computed``. ``inputs`` maps the step's
+    input names to checked field values (a table field as a list of {column: cell} rows)."""
+
+    name: str
+    inputs: tuple[str, ...]
+    variables: tuple[str, ...]
+    fn: Callable[[dict[str, Any], str], Computed]
+
+
+@dataclass(frozen=True)
+class PreStep:
+    """One use of a compute step in a scenario: ``{step: market_figures, inputs: {prices: csv}}``."""
+
+    step: str
+    inputs: Mapping[str, str]  # step input name -> field name
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a parser read from a text output. ``ok`` False means it could not read it (the
+    reason is in ``problem``); when ok, ``problem`` may list minor issues."""
+
+    ok: bool
+    value: Any = None
+    problem: str = ""
+
+
+COMPUTE_STEPS: dict[str, ComputeStep] = {}
+PARSERS: dict[str, Callable[[str], Parsed]] = {}
+
+
+def register_compute(
+    name: str, inputs: tuple[str, ...], variables: tuple[str, ...]
+) -> Callable[[Callable[[dict[str, Any], str], Computed]], Callable[[dict[str, Any], str], Computed]]:
+    """Register ``fn(inputs, language) -> Computed`` as pre-step ``name`` (for ``compute:``)."""
+
+    def decorate(fn: Callable[[dict[str, Any], str], Computed]) -> Callable[[dict[str, Any], str], Computed]:
+        COMPUTE_STEPS[name] = ComputeStep(name, tuple(inputs), tuple(variables), fn)
+        return fn
+
+    return decorate
+
+
+def register_parser(name: str) -> Callable[[Callable[[str], Parsed]], Callable[[str], Parsed]]:
+    """Register ``fn(text) -> Parsed`` as parser ``name`` (for a task's ``parse:``)."""
+
+    def decorate(fn: Callable[[str], Parsed]) -> Callable[[str], Parsed]:
+        PARSERS[name] = fn
+        return fn
+
+    return decorate
+
+
+def _load_builtin_steps() -> None:
+    """The industry steps and parsers register themselves on import (standard library only)."""
+    import importlib
+
+    importlib.import_module("aigc_demo.industry")
 
 
 # ---------------------------------------------------------------- splitters
@@ -677,7 +953,8 @@ class _Reader:
     def field(self, data: Any, key: str) -> Field:
         key = _named_key("fields", data, key)
         data = self.mapping(
-            data, key, {"name", "label", "kind"}, {"default", "choices", "minimum", "maximum", "info", "required"}
+            data, key, {"name", "label", "kind"},
+            {"default", "choices", "minimum", "maximum", "info", "required", "columns", "extensions"},
         )
         name = self.name(data["name"], f"{key}.name")
         key = f"fields.{name}"
@@ -690,7 +967,9 @@ class _Reader:
             "choices": ("choice",),
             "minimum": ("number",),
             "maximum": ("number",),
-            "required": ("text", "textarea"),
+            "required": ("text", "textarea", "table"),
+            "columns": ("table",),
+            "extensions": ("file",),
         }
         for option, kinds in misplaced.items():
             if option in data and kind not in kinds:
@@ -711,22 +990,74 @@ class _Reader:
         required = data.get("required", True)
         if not isinstance(required, bool):
             raise self.fail(f"{key}.required", "must be true or false")
+        columns: tuple[Column, ...] = ()
+        if kind == "table":
+            raw_columns = self.items(data.get("columns"), f"{key}.columns")
+            columns = tuple(self.column(c, f"{key}.columns[{i}]") for i, c in enumerate(raw_columns))
+            self.unique([c.name for c in columns], f"{key}.columns")
+        extensions: tuple[str, ...] = ()
+        if "extensions" in data:
+            raw_ext = data["extensions"]
+            if not isinstance(raw_ext, list) or not all(isinstance(e, str) and e.strip(". ") for e in raw_ext):
+                raise self.fail(f"{key}.extensions", "must be a list of file suffixes like [csv, txt]")
+            extensions = tuple(e.strip(". ").lower() for e in raw_ext)
+        default = data.get("default", "en")
+        if kind == "file" and isinstance(default, str) and default.strip():
+            relative = Path(default.strip())
+            default = str(relative if relative.is_absolute() else (ROOT / relative).resolve())
         result = Field(
             name=name,
             label=self.bilingual(data["label"], f"{key}.label"),
             kind=kind,
-            default=data.get("default", "en"),
+            default=default,
             choices=choices,
             minimum=bounds["minimum"],
             maximum=bounds["maximum"],
             info=self.bilingual(data["info"], f"{key}.info") if "info" in data else None,
             required=required,
+            columns=columns,
+            extensions=extensions,
         )
+        if kind == "file" and not (isinstance(default, str) and default.strip()):
+            raise self.fail(f"{key}.default", "must be the path of an existing file (relative to the project root)")
         try:
-            _check_value(result, result.default)
+            checked = _check_value(result, result.default)
         except ValidationError as exc:
             raise self.fail(f"{key}.default", str(exc)) from None
-        return result
+        return replace(result, default=checked) if kind == "table" else result
+
+    def column(self, data: Any, key: str) -> Column:
+        self.mapping(data, key, {"name", "en", "zh"}, set())
+        return Column(self.name(data["name"], f"{key}.name"),
+                      Bilingual(en=self.text(data["en"], f"{key}.en"), zh=self.text(data["zh"], f"{key}.zh")))
+
+    def pre_steps(self, data: Any, fields: dict[str, Field]) -> tuple[tuple[PreStep, ...], dict[str, str]]:
+        """The `compute:` list, and the template variables it provides (variable -> step)."""
+        _load_builtin_steps()
+        if not isinstance(data, list):
+            raise self.fail("compute", "must be a list of {step, inputs}")
+        uses: list[PreStep] = []
+        variables: dict[str, str] = {}
+        for i, raw in enumerate(data):
+            key = f"compute[{i}]"
+            self.mapping(raw, key, {"step", "inputs"}, set())
+            name = raw["step"]
+            if name not in COMPUTE_STEPS:
+                raise self.fail(f"{key}.step", f"unknown compute step {name!r} (known: {', '.join(sorted(COMPUTE_STEPS))})")
+            step = COMPUTE_STEPS[name]
+            key = f"compute.{name}"
+            if any(u.step == name for u in uses):
+                raise self.fail(key, f"step '{name}' is listed twice")
+            inputs = self.mapping(raw["inputs"], f"{key}.inputs", set(step.inputs), set())
+            for input_name, field_name in inputs.items():
+                if field_name not in fields:
+                    raise self.fail(f"{key}.inputs.{input_name}", f"{field_name!r} is not a field of this scenario")
+            for var in step.variables:
+                if var in fields or var in ITEM_VARS or var in variables:
+                    raise self.fail(key, f"its variable ${var} clashes with a field or another step")
+                variables[var] = name
+            uses.append(PreStep(name, dict(inputs)))
+        return tuple(uses), variables
 
     def params(self, data: Any, key: str, generator: str) -> dict[str, Any]:
         if not isinstance(data, dict):
@@ -738,16 +1069,19 @@ class _Reader:
                 raise self.fail(f"{key}.{name}", f"unknown {generator} parameter (allowed: {known})")
         return dict(data)
 
-    def task(self, data: Any, key: str, earlier: dict[str, Task], fields: dict[str, Field]) -> Task:
-        optional = {"system_prompt", "params", "params_by_language", "uses", "for_each", "limit", "prompt_language"}
+    def task(
+        self, data: Any, key: str, earlier: dict[str, Task], fields: dict[str, Field], computed: Mapping[str, str]
+    ) -> Task:
+        optional = {"system_prompt", "params", "params_by_language", "uses", "for_each", "limit", "prompt_language",
+                    "parse"}
         key = _named_key("tasks", data, key)
         data = self.mapping(data, key, {"name", "generator", "title", "prompt"}, optional)
         name = self.name(data["name"], f"{key}.name")
         key = f"tasks.{name}"
         if name in earlier:
             raise self.fail(f"{key}.name", f"duplicate task name '{name}'")
-        if name in fields or name in ITEM_VARS:
-            raise self.fail(f"{key}.name", f"'{name}' is already a field or reserved variable name")
+        if name in fields or name in ITEM_VARS or name in computed:
+            raise self.fail(f"{key}.name", f"'{name}' is already a field, computed or reserved variable name")
         generator = data["generator"]
         if generator not in MODALITIES:
             raise self.fail(f"{key}.generator", f"unknown generator {generator!r} (allowed: {', '.join(MODALITIES)})")
@@ -790,7 +1124,7 @@ class _Reader:
         prompt = self.bilingual(data["prompt"], f"{key}.prompt", allow_plain=True)
         system = self.bilingual(data["system_prompt"], f"{key}.system_prompt") if "system_prompt" in data else None
 
-        variables = set(fields) | set(uses) | (set(ITEM_VARS) if for_each else set())
+        variables = set(fields) | set(uses) | set(computed) | (set(ITEM_VARS) if for_each else set())
         for language in LANGUAGES:
             self.template(prompt[language], f"{key}.prompt.{language}", variables)
             if system is not None:  # fixed text per language: no variables
@@ -814,7 +1148,18 @@ class _Reader:
             for_each=str(for_each) if for_each is not None else None,
             limit=limit,
             prompt_language=prompt_language,
+            parse=self.parser(data.get("parse"), f"{key}.parse", generator),
         )
+
+    def parser(self, name: Any, key: str, generator: str) -> str | None:
+        if name is None:
+            return None
+        _load_builtin_steps()
+        if generator != "text":
+            raise self.fail(key, "only text tasks can be parsed")
+        if name not in PARSERS:
+            raise self.fail(key, f"unknown parser {name!r} (known: {', '.join(sorted(PARSERS))})")
+        return name
 
     def template(self, text: str, key: str, variables: set[str]) -> None:
         for match in Template.pattern.finditer(text):
@@ -826,7 +1171,7 @@ class _Reader:
 
     def scenario(self, data: Any) -> Scenario:
         required = {"id", "api_name", "title", "description", "fields", "tasks"}
-        optional = {"order", "disclaimer", "label_outputs", "review_tags", "examples"}
+        optional = {"order", "disclaimer", "label_outputs", "review_tags", "examples", "compute"}
         data = self.mapping(data, "", required, optional)
         order = data.get("order", 1000)
         if isinstance(order, bool) or not isinstance(order, int):
@@ -844,9 +1189,11 @@ class _Reader:
         if sum(f.kind == "language" for f in fields.values()) > 1:
             raise self.fail("fields", "at most one field may have kind 'language'")
 
+        pre_steps, computed = self.pre_steps(data["compute"], fields) if "compute" in data else ((), {})
+
         tasks: dict[str, Task] = {}
         for i, raw in enumerate(self.items(data["tasks"], "tasks")):
-            t = self.task(raw, f"tasks[{i}]", tasks, fields)
+            t = self.task(raw, f"tasks[{i}]", tasks, fields, computed)
             tasks[t.name] = t
 
         tags = []
@@ -869,6 +1216,7 @@ class _Reader:
             review_tags=tuple(tags),
             examples=(),
             source=self.path,
+            pre_steps=pre_steps,
         )
         examples = data.get("examples", []) or []
         if not isinstance(examples, list):
