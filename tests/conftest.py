@@ -12,6 +12,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -84,3 +85,53 @@ def client(app_server):
     from gradio_client import Client
 
     return Client(app_server, analytics_enabled=False, verbose=False)
+
+
+# ---------------------------------------------------------------- a real browser (Debian's Chromium)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
+]
+
+
+def _unavailable(reason: str) -> None:
+    """CI must never silently skip browser tests."""
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str, locale: str):
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.goto(url)
+    page.locator("#tab-retail-button").wait_for()  # the app has rendered its tabs
+    return context, page
+
+
+@pytest.fixture
+def page(browser, app_server) -> Iterator:
+    """A fresh English page (its own Gradio session) per test."""
+    context, page = open_page(browser, app_server, "en-US")
+    yield page
+    context.close()
+
+

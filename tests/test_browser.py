@@ -6,69 +6,25 @@ Headless and offline: Chromium resolves no host but 127.0.0.1/localhost. Without
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
 from aigc_demo.scenarios import Scenario, load_scenarios
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
-]
+from conftest import open_page
+
 SHOTS = Path("/tmp/shots")
 PLAYGROUND = {"Text": "text-output", "Image": "image-output", "Speech": "audio-output", "Video": "video-output"}
 PLAYGROUND_ZH = ("文本", "图像", "语音", "视频")
 RUN_TIMEOUT_MS = 90_000  # first use loads four tiny models on a shared 2-core machine
 
 
-def _unavailable(reason: str) -> None:
-    """CI must never silently skip browser tests."""
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run under CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture(scope="module")
 def scenarios() -> list[Scenario]:
     return list(load_scenarios())
-
-
-def _open(browser, url: str, locale: str):
-    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.goto(url)
-    page.locator("#tab-retail-button").wait_for()  # the app has rendered its tabs
-    return context, page
-
-
-@pytest.fixture
-def page(browser, app_server) -> Iterator:
-    """A fresh English page (its own Gradio session) per test."""
-    context, page = _open(browser, app_server, "en-US")
-    yield page
-    context.close()
 
 
 def _panel(page, elem_id: str):
@@ -101,7 +57,7 @@ def test_every_tab_shows_its_content(page, scenarios):
     assert set(expected) <= set(names), names
 
     for name in names:  # every top-level tab, including any added later
-        tab = _top_tabs(page).get_by_text(name, exact=True)
+        tab = page.get_by_role("tablist").first.get_by_role("tab", name=name, exact=True)
         tab.click()
         expect(tab).to_have_attribute("aria-selected", "true")
         expect(page.locator("[role=tabpanel]:visible").first).not_to_be_empty()
@@ -122,7 +78,7 @@ def test_every_tab_shows_its_content(page, scenarios):
         panel = _panel(page, output_id)
         expect(panel.get_by_label("Prompt", exact=True)).to_be_visible()
         expect(panel.get_by_role("button", name="Generate")).to_be_visible()
-        expect(panel.locator(".model-line")).to_contain_text("tiny:")
+        expect(panel.locator(".model-line").first).to_contain_text("tiny:")
     for other in set(PLAYGROUND.values()) - {"video-output"}:
         expect(page.locator(f"#{other}")).to_be_hidden()
 
@@ -187,12 +143,14 @@ def test_progress_bar_shows_steps_and_stop_cancels_the_run(page):
 
     details = panel.get_by_test_id("json")
     last_step = 0
-    while '"cancelled"' not in _json_text(details):  # bounded by the wait_for_timeout below
+    for _ in range(RUN_TIMEOUT_MS // 100):  # until the run reports back; a full run would reach the last step
+        if '"cancelled"' in _json_text(details):
+            break
         for text in progress.all_inner_texts():
             if match := re.search(rf"(\d+)/{steps}", text):
                 last_step = max(last_step, int(match.group(1)))
-        page.wait_for_timeout(100)
         assert last_step < steps, "the run reached its last step: Stop did not stop it"
+        page.wait_for_timeout(100)
     info = _json_text(details)
     assert '"cancelled":true' in info, info
     assert f'"num_inference_steps":{steps}' in info, info
@@ -225,7 +183,7 @@ def test_empty_prompt_shows_an_error_toast(page):
 def test_chinese_locale_shows_chinese_tab_names(browser, app_server, scenarios):
     from playwright.sync_api import expect
 
-    context, page = _open(browser, app_server, "zh-CN")
+    context, page = open_page(browser, app_server, "zh-CN")
     try:
         zh_titles = [s.title["zh"] for s in scenarios]
         for name in zh_titles + ["模型试验场", "系统"]:

@@ -64,7 +64,6 @@ def build(folder: Path) -> None:
         BarkModel,
         BarkProcessor,
         BertTokenizer,
-        EncodecConfig,
         GenerationConfig,
     )
     from transformers.models.bark.generation_configuration_bark import BarkGenerationConfig

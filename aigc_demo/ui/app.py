@@ -26,8 +26,8 @@ def _header(studio: Studio, t: Translator) -> None:
     settings = studio.settings
     gr.Markdown(t("app.title"), elem_id="app-title")
     gr.Markdown(t("app.subtitle"))
-    lines = [f"**Preset:** `{settings.preset}`"] + [f"ℹ️ {note}" for note in settings.notes]
-    gr.Markdown(" · ".join(lines[:1]) + ("\n\n" + "\n\n".join(lines[1:]) if lines[1:] else ""), elem_id="preset-line")
+    lines = [f"**Preset · 预设:** `{settings.preset}`", *[f"ℹ️ {note}" for note in settings.notes]]
+    gr.Markdown("\n\n".join(lines), elem_id="preset-line")
 
 
 def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr.Blocks:

@@ -96,8 +96,8 @@ class PlaygroundTabs:
         ref = self.studio.settings.model_for(modality)
         if not ref:
             return f"⚠️ {self.studio.settings.unavailable.get(modality, 'unavailable in this preset')}"
-        smoke = " — smoke-test model, output is noise" if self.studio.settings.smoke_test(modality) else ""
-        return f"**Model:** `{ref}` (preset `{self.studio.settings.preset}`){smoke}"
+        smoke = " — smoke-test model, output is noise · 冒烟测试模型，输出为噪声" if self.studio.settings.smoke_test(modality) else ""
+        return f"**Model · 模型:** `{ref}` (preset · 预设 `{self.studio.settings.preset}`){smoke}"
 
     def _seed_row(self) -> tuple[gr.Number, gr.Number, gr.Button]:
         with gr.Row():

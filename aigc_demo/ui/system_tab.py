@@ -22,7 +22,8 @@ class SystemTab:
         with gr.Tab(self.t("tab.system"), id="system"):
             status = gr.JSON(value=self.studio.status, label=self.t("ui.system_status"), elem_id="system-status")
             with gr.Row():
-                modality = gr.Dropdown(list(MODALITIES), value="text", label=self.t("ui.modality"))
+                names = {"text": "文本", "image": "图像", "audio": "语音", "video": "视频"}
+                modality = gr.Dropdown([(f"{m} · {names[m]}", m) for m in MODALITIES], value="text", label=self.t("ui.modality"))
                 load = gr.Button(self.t("ui.load"))
                 unload = gr.Button(self.t("ui.unload"))
                 unload_all = gr.Button(self.t("ui.unload_all"), variant="stop")
