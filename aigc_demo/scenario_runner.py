@@ -26,7 +26,7 @@ from .generators.base import (
     no_progress,
     resolve_seed,
 )
-from .scenarios import Scenario, Task
+from .scenarios import Computed, Parsed, Scenario, Task
 from .studio import RunContext, Studio
 
 REQUEST_TYPES = {"text": TextRequest, "image": ImageRequest, "audio": AudioRequest, "video": VideoRequest}
@@ -40,6 +40,9 @@ class ScenarioState:
     files: dict[str, list[str]] = field(default_factory=dict)  # task -> file paths
     results: dict[str, list[GenerationResult]] = field(default_factory=dict)
     status: list[str] = field(default_factory=list)
+    language: str = "en"
+    computed: dict[str, Computed] = field(default_factory=dict)  # pre-step -> figures for the UI
+    parsed: dict[str, Parsed] = field(default_factory=dict)  # task -> what its parser read
     done: bool = False
 
     def record_ids(self, task: str) -> list[str]:
@@ -71,7 +74,9 @@ def run_scenario(
     language = scenario.language(values)
     seed = resolve_seed(check_range("seed", seed, -1, MAX_SEED))  # one seed for the whole run: re-runnable
     cancel = cancel or CancelToken()
-    state = ScenarioState()
+    state = ScenarioState(language=language, computed=scenario.compute(values, language) if scenario.pre_steps else {})
+    if state.computed:
+        yield state
     for task in scenario.tasks:
         if cancel.cancelled:
             break
@@ -79,7 +84,7 @@ def run_scenario(
         for index, item in enumerate(items, start=1):
             if cancel.cancelled:
                 break
-            prompt = scenario.render(task, values, state.text, item=item, index=index)
+            prompt = scenario.render(task, values, state.text, item=item, index=index, computed=state.computed)
             params = {**scenario.task_params(task, language), "seed": seed}
             request = build_request(studio, task, prompt, params, scenario.system_prompt(task, language))
             context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed})
@@ -121,6 +126,8 @@ def _run_text(
         if isinstance(update, GenerationResult):
             state.text[task.name] = update.text or ""
             state.results.setdefault(task.name, []).append(update)
+            if (parsed := scenario.parse_output(task, state.text[task.name])) is not None:
+                state.parsed[task.name] = parsed
             state.status.append(f"✅ {task.name}: text in {update.generate_seconds:.1f} s (seed {update.seed})")
         else:
             state.text[task.name] = update

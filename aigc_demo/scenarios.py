@@ -209,6 +209,7 @@ class Scenario:
     api_name: str
     order: int
     title: Bilingual
+    tab: Bilingual  # the short tab label (defaults to the title)
     description: Bilingual
     fields: tuple[Field, ...]
     tasks: tuple[Task, ...]
@@ -218,6 +219,7 @@ class Scenario:
     examples: tuple[Mapping[str, Any], ...] = ()
     source: Path | None = None
     pre_steps: tuple["PreStep", ...] = ()  # the `compute:` list, run before the tasks
+    chat: tuple[str, str] | None = None  # (message field, history field) when shown as a chat
 
     # -------------------------------------------------------------- lookups
 
@@ -1171,7 +1173,7 @@ class _Reader:
 
     def scenario(self, data: Any) -> Scenario:
         required = {"id", "api_name", "title", "description", "fields", "tasks"}
-        optional = {"order", "disclaimer", "label_outputs", "review_tags", "examples", "compute"}
+        optional = {"order", "tab", "disclaimer", "label_outputs", "review_tags", "examples", "compute", "chat"}
         data = self.mapping(data, "", required, optional)
         order = data.get("order", 1000)
         if isinstance(order, bool) or not isinstance(order, int):
@@ -1190,6 +1192,13 @@ class _Reader:
             raise self.fail("fields", "at most one field may have kind 'language'")
 
         pre_steps, computed = self.pre_steps(data["compute"], fields) if "compute" in data else ((), {})
+        chat = None
+        if "chat" in data:  # shown as a chat: the message box and the conversation fill these fields
+            self.mapping(data["chat"], "chat", {"message", "history"}, set())
+            chat = (data["chat"]["message"], data["chat"]["history"])
+            for key, name in zip(("message", "history"), chat):
+                if name not in fields or fields[name].kind not in ("text", "textarea"):
+                    raise self.fail(f"chat.{key}", f"must name a text field (got {name!r})")
 
         tasks: dict[str, Task] = {}
         for i, raw in enumerate(self.items(data["tasks"], "tasks")):
@@ -1208,6 +1217,7 @@ class _Reader:
             api_name=self.name(data["api_name"], "api_name"),
             order=order,
             title=self.bilingual(data["title"], "title"),
+            tab=self.bilingual(data.get("tab") or data["title"], "tab"),
             description=self.bilingual(data["description"], "description"),
             fields=tuple(fields.values()),
             tasks=tuple(tasks.values()),
@@ -1217,6 +1227,7 @@ class _Reader:
             examples=(),
             source=self.path,
             pre_steps=pre_steps,
+            chat=chat,
         )
         examples = data.get("examples", []) or []
         if not isinstance(examples, list):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-SCENARIO_ENDPOINTS = ("/retail_copy", "/medical_report", "/film_script")
+SCENARIO_ENDPOINTS = ("/retail_copy", "/medical_report", "/film_script", "/maintenance_plan", "/market_brief", "/service_reply")
 
 
 def _file(value) -> Path:
@@ -66,9 +66,10 @@ def test_generate_video_returns_mp4_with_snapped_frames(client):
 @pytest.mark.parametrize("endpoint", SCENARIO_ENDPOINTS)
 def test_scenario_endpoints_work_with_no_arguments(client, endpoint):
     outputs = client.predict(api_name=endpoint)
-    status = outputs[-1]
-    assert "✅" in status
-    texts = [o for o in outputs[:-1] if isinstance(o, str) and o and not o.startswith("/")]
+    assert not [o for o in outputs if isinstance(o, dict) and o.get("__type__") == "update"], outputs
+    statuses = [o for o in outputs if isinstance(o, str) and o.startswith("✅")]  # the status line
+    assert len(statuses) == 1, outputs
+    texts = [o for o in outputs[: outputs.index(statuses[0])] if isinstance(o, str) and o]
     assert texts, outputs
 
 

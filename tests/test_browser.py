@@ -53,7 +53,7 @@ def test_every_tab_shows_its_content(page, scenarios):
     page.on("pageerror", lambda error: errors.append(str(error)))
 
     names = [name.strip() for name in _top_tabs(page).all_inner_texts()]
-    expected = [s.title["en"] for s in scenarios] + ["Playground", "System"]
+    expected = [s.tab["en"] for s in scenarios] + ["Playground", "System"]
     assert set(expected) <= set(names), names
 
     for name in names:  # every top-level tab, including any added later
@@ -63,7 +63,7 @@ def test_every_tab_shows_its_content(page, scenarios):
         expect(page.locator("[role=tabpanel]:visible").first).not_to_be_empty()
 
     for scenario in scenarios:
-        page.get_by_role("tab", name=scenario.title["en"], exact=True).click()
+        page.get_by_role("tab", name=scenario.tab["en"], exact=True).click()
         panel = page.locator(f"#tab-{scenario.id}")
         expect(panel).to_be_visible()
         expect(panel.locator(".run-button")).to_be_visible()
@@ -96,7 +96,7 @@ def test_retail_scenario_fills_text_image_audio_and_video(page, scenarios):
     from playwright.sync_api import expect
 
     retail = next(s for s in scenarios if s.id == "retail")
-    page.get_by_role("tab", name=retail.title["en"], exact=True).click()
+    page.get_by_role("tab", name=retail.tab["en"], exact=True).click()
     panel = page.locator("#tab-retail")
     panel.get_by_role("button", name="Run scenario").click()
 
@@ -185,7 +185,7 @@ def test_chinese_locale_shows_chinese_tab_names(browser, app_server, scenarios):
 
     context, page = open_page(browser, app_server, "zh-CN")
     try:
-        zh_titles = [s.title["zh"] for s in scenarios]
+        zh_titles = [s.tab["zh"] for s in scenarios]
         for name in zh_titles + ["模型试验场", "系统"]:
             expect(page.get_by_role("tab", name=name, exact=True)).to_be_visible()
         expect(page.get_by_role("tab", name="Playground", exact=True)).to_have_count(0)

@@ -10,6 +10,7 @@ import gradio as gr
 from ..scenarios import Scenario, load_scenarios
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
+from .chat_tab import ChatScenarioTab
 from .i18n import Translator
 from .playground import PlaygroundTabs
 from .review_bar import ReviewBars
@@ -41,7 +42,8 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
         targets: dict[str, RerunTarget] = {}
         with gr.Tabs() as tabs:
             for scenario in scenarios:
-                targets |= ScenarioTab(studio, t, runs, bars, scenario).render(tabs)
+                tab_class = ChatScenarioTab if scenario.chat else ScenarioTab
+                targets |= tab_class(studio, t, runs, bars, scenario).render(tabs)
             targets |= PlaygroundTabs(studio, t, runs, bars).render(tabs)
             review = ReviewTab(studio, t, [s.id for s in scenarios])
             review.render(targets)

@@ -28,6 +28,7 @@ def scenario_strings(scenarios: Iterable[Scenario]) -> dict[str, dict[str, str]]
     strings: dict[str, dict[str, str]] = {}
     for s in scenarios:
         strings[scenario_key(s, "title")] = dict(s.title)
+        strings[scenario_key(s, "tab")] = dict(s.tab)
         strings[scenario_key(s, "description")] = dict(s.description)
         if s.disclaimer:
             strings[scenario_key(s, "disclaimer")] = dict(s.disclaimer)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 
@@ -13,12 +13,27 @@ from ..scenarios import Field, Scenario
 from ..studio import Studio
 from .hosting import gpu_function
 from .i18n import Translator, scenario_key
+from .panels import PANELS
 from .playground import GPU_GROUP
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
 from .runs import SessionRuns, progress_fn, session_id, user_errors
 
 LANGUAGE_CHOICES = [("English", "en"), ("中文", "zh")]
+
+
+def with_request_args(fn: Callable[..., Any], names: list[str], api_name: str) -> Callable[..., Any]:
+    """Give ``fn(*args)`` the named parameters ``names`` plus Gradio's request and progress,
+    so the API shows those names and Gradio passes the session and a progress tracker."""
+    Param = inspect.Parameter
+    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [Param(n, Param.POSITIONAL_OR_KEYWORD) for n in names]
+        + [Param("request", Param.POSITIONAL_OR_KEYWORD, annotation=gr.Request),
+           Param("progress", Param.POSITIONAL_OR_KEYWORD, default=gr.Progress())]
+    )
+    fn.__annotations__ = {"request": gr.Request}
+    fn.__name__ = api_name
+    return fn
 
 
 class ScenarioTab:
@@ -34,7 +49,8 @@ class ScenarioTab:
     def render(self, outer: gr.Tabs) -> dict[str, RerunTarget]:
         """Draw the tab; returns where its records can be re-run (this tab's form)."""
         s = self.scenario
-        with gr.Tab(self.t(scenario_key(s, "title")), id=s.id, elem_id=f"tab-{s.id}"):
+        with gr.Tab(self.t(scenario_key(s, "tab")), id=s.id, elem_id=f"tab-{s.id}"):
+            gr.Markdown(self.t(scenario_key(s, "title")), elem_classes=["scenario-title"])
             gr.Markdown(self.t(scenario_key(s, "description")))
             with gr.Row():
                 with gr.Column(scale=2):
@@ -57,9 +73,23 @@ class ScenarioTab:
                         outputs.append(self._render_output(task))
                         record_ids.append(gr.State([]))
                         self.bars.render(record_ids[-1], tags)
-        self._wire(run, stop, inputs + [seed], outputs + [status] + record_ids)
+                    panels = self._render_panels()
+        self._wire(run, stop, inputs + [seed], outputs + [status] + record_ids + panels)
         fields = [f.name for f in s.fields] + ["seed"]
         return {s.id: RerunTarget(((outer, s.id),), inputs + [seed], lambda record: [record.inputs.get(n, gr.skip()) for n in fields])}
+
+    def _panel_sources(self) -> list[str]:
+        """Pre-steps, then tasks with a parser: each has panels computed by code."""
+        return [use.step for use in self.scenario.pre_steps] + [t.name for t in self.scenario.tasks if t.parse]
+
+    def _panel_name(self, source: str) -> str:
+        task = next((t for t in self.scenario.tasks if t.name == source), None)
+        return task.parse if task is not None else source
+
+    def _render_panels(self) -> list[gr.Component]:
+        return [spec.component(f"{self.scenario.id}-{source}-{i}")
+                for source in self._panel_sources()
+                for i, spec in enumerate(PANELS[self._panel_name(source)][0])]
 
     def _render_field(self, field: Field) -> gr.Component:
         label = self.t(scenario_key(self.scenario, "field", field.name))
@@ -68,6 +98,13 @@ class ScenarioTab:
             return gr.Radio(LANGUAGE_CHOICES, value=field.default, label=label, info=info)
         if field.kind == "choice":
             return gr.Dropdown(field.choice_pairs(), value=field.default, label=label, info=info)
+        if field.kind == "table":
+            headers = [f"{c.label['en']} · {c.label['zh']}" for c in field.columns]
+            return gr.Dataframe(value={"headers": headers, "data": field.default}, headers=headers, label=label,
+                                interactive=True, wrap=True, column_count=(len(headers), "fixed"))
+        if field.kind == "file":
+            return gr.File(value=field.default or None, label=label, type="filepath",
+                           file_types=[f".{ext}" for ext in field.extensions] or None)
         if field.kind == "number":
             return gr.Number(value=field.default, label=label, info=info, minimum=field.minimum, maximum=field.maximum,
                              precision=0 if isinstance(field.default, int) else None)
@@ -96,36 +133,32 @@ class ScenarioTab:
 
     def _handler(self) -> Any:
         """A function whose parameters are the scenario's field names (the API's parameter names)."""
-        s = self.scenario
-        names = [f.name for f in s.fields]
+        names = [f.name for f in self.scenario.fields]
 
         @user_errors
         def run(*args: Any) -> Iterator[tuple[Any, ...]]:
             *values, seed, request, progress = args
-            session = session_id(request)
-            token = self.runs.start(session, s.id)
-            sent: dict[str, Any] = {}
-            try:
-                for state in run_scenario(
-                    self.studio, s, dict(zip(names, values)), progress=progress_fn(progress),
-                    cancel=token, session_id=session, seed=-1 if seed is None else seed,
-                ):
-                    yield self._snapshot(state, sent)
-            finally:
-                self.runs.finish(session, s.id, token)
+            yield from self._stream(dict(zip(names, values)), seed, request, progress)
 
-        Param = inspect.Parameter
-        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [Param(n, Param.POSITIONAL_OR_KEYWORD) for n in names + ["seed"]]
-            + [Param("request", Param.POSITIONAL_OR_KEYWORD, annotation=gr.Request),
-               Param("progress", Param.POSITIONAL_OR_KEYWORD, default=gr.Progress())]
-        )
-        run.__annotations__ = {"request": gr.Request}
-        run.__name__ = s.api_name
-        return run
+        return with_request_args(run, names + ["seed"], self.scenario.api_name)
+
+    def _stream(self, values: dict[str, Any], seed: Any, request: gr.Request, progress: gr.Progress) -> Iterator[tuple[Any, ...]]:
+        """Run the scenario for this browser session (so Stop reaches it); yield output snapshots."""
+        session = session_id(request)
+        token = self.runs.start(session, self.scenario.id)
+        sent: dict[str, Any] = {}
+        try:
+            for state in run_scenario(
+                self.studio, self.scenario, values, progress=progress_fn(progress),
+                cancel=token, session_id=session, seed=-1 if seed is None else seed,
+            ):
+                yield self._snapshot(state, sent)
+        finally:
+            self.runs.finish(session, self.scenario.id, token)
 
     def _snapshot(self, state: ScenarioState, sent: dict[str, Any]) -> tuple[Any, ...]:
-        """Output values in component order; media that did not change is skipped."""
+        """Output values in component order. Until the last snapshot, media and panels that did
+        not change are skipped; the last one carries everything (it is the API's result)."""
         values: list[Any] = []
         for task in self.scenario.tasks:
             if task.generator == "text":
@@ -133,8 +166,16 @@ class ScenarioTab:
                 continue
             files = state.files.get(task.name, [])
             value = list(files) if task.generator == "image" else (files[0] if files else None)
-            values.append(gr.skip() if sent.get(task.name) == value else value)
+            values.append(gr.skip() if sent.get(task.name) == value and not state.done else value)
             sent[task.name] = value
         values.append("\n\n".join(state.status))
         values += [state.record_ids(task.name) for task in self.scenario.tasks]
+        for source in self._panel_sources():
+            specs, view = PANELS[self._panel_name(source)]
+            data = state.computed[source].data if source in state.computed else state.parsed.get(source)
+            if data is None or (sent.get(f"panel:{source}") and not state.done):
+                values += [gr.skip()] * len(specs)
+            else:
+                sent[f"panel:{source}"] = True
+                values += view(data, state.language)
         return tuple(values)

@@ -1,0 +1,76 @@
+"""A scenario shown as a chat (``chat:`` in its YAML): the message box and the conversation
+fill two of its fields; its first text task is the reply, streamed into the chat.
+
+The scenario's API endpoint stays the generic one (every field a parameter), so
+``/service_reply`` works with no arguments like every other scenario.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import gradio as gr
+
+from ..industry.faq import format_history
+from .i18n import scenario_key
+from .playground import GPU_GROUP
+from .review_tab import RerunTarget
+from .runs import user_errors
+from .scenario_tab import ScenarioTab, with_request_args
+
+
+class ChatScenarioTab(ScenarioTab):
+    def render(self, outer: gr.Tabs) -> dict[str, RerunTarget]:
+        s = self.scenario
+        message_field, history_field = s.chat  # type: ignore[misc]
+        reply = next(t for t in s.tasks if t.generator == "text")
+        with gr.Tab(self.t(scenario_key(s, "tab")), id=s.id, elem_id=f"tab-{s.id}"):
+            gr.Markdown(self.t(scenario_key(s, "title")), elem_classes=["scenario-title"])
+            gr.Markdown(self.t(scenario_key(s, "description")))
+            with gr.Row():
+                with gr.Column(scale=1):
+                    inputs = [self._render_field(f) for f in s.fields]
+                    for component, f in zip(inputs, s.fields):
+                        component.visible = f.name not in s.chat  # the chat fills these
+                    seed = gr.Number(value=-1, label=self.t("ui.seed"), precision=0)
+                    panels = self._render_panels()
+                with gr.Column(scale=2):
+                    if s.disclaimer:
+                        gr.Markdown(self.t(scenario_key(s, "disclaimer")), elem_classes=["disclaimer"])
+                    chatbot = gr.Chatbot(label=self.t(scenario_key(s, "task", reply.name)), height=420,
+                                         elem_id=f"{s.id}-chat", buttons=["copy"])
+                    with gr.Row():
+                        message = gr.Textbox(show_label=False, scale=5, elem_id=f"{s.id}-message",
+                                             value=s.field(message_field).default,
+                                             label=self.t(scenario_key(s, "field", message_field)))
+                        send = gr.Button(self.t("ui.generate"), variant="primary", scale=1, elem_classes=["run-button"])
+                        stop = gr.Button(self.t("ui.stop"), variant="stop", scale=1, elem_classes=["stop-button"])
+                    record_ids = gr.State([])
+                    self.bars.render(record_ids, [(f"{t.label['en']} · {t.label['zh']}", t.value) for t in s.review_tags] or None)
+                    status = gr.Markdown(elem_classes=["run-status"])
+                    reply_box = gr.Textbox(visible=False, elem_id=f"{s.id}-{reply.name}")
+                    api_button = gr.Button(visible=False)
+
+        # The generic endpoint, every field a parameter (a hidden trigger: the chat drives the UI).
+        self._wire(api_button, stop, inputs + [seed], [reply_box, status, record_ids] + panels)
+        others = [(f.name, c) for f, c in zip(s.fields, inputs) if f.name not in s.chat]
+
+        @user_errors
+        def chat(*args: Any) -> Iterator[tuple[Any, ...]]:
+            text, messages, *rest, seed_value, request, progress = args
+            values = dict(zip([n for n, _ in others], rest))
+            language = values.get(s.language_field.name, "en") if s.language_field else "en"
+            values[message_field], values[history_field] = text, format_history(messages or [], language)
+            messages = [*(messages or []), {"role": "user", "content": text}, {"role": "assistant", "content": ""}]
+            for snapshot in self._stream(values, seed_value, request, progress):
+                messages[-1]["content"] = snapshot[0] or "…"
+                yield (messages, "", *snapshot[1:])
+
+        chat = with_request_args(chat, ["message", "messages", *[n for n, _ in others], "seed"], f"{s.api_name}_chat")
+        for trigger in (send.click, message.submit):
+            trigger(chat, [message, chatbot, *[c for _, c in others], seed], [chatbot, message, status, record_ids] + panels,
+                    api_visibility="private", concurrency_id=GPU_GROUP, concurrency_limit=1, show_progress_on=status)
+        # Re-running a recorded reply puts its message back in the message box.
+        targets = [message if f.name == message_field else c for f, c in zip(s.fields, inputs)] + [seed]
+        fields = [f.name for f in s.fields] + ["seed"]
+        return {s.id: RerunTarget(((outer, s.id),), targets, lambda record: [record.inputs.get(n, gr.skip()) for n in fields])}

@@ -1,0 +1,42 @@
+"""Browser: generate in a scenario tab, rate it, see the rating in the Review tab, download the export."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from playwright.sync_api import expect
+
+RUN_TIMEOUT_MS = 90_000
+
+
+def test_rate_a_scenario_output_then_find_it_in_review_and_export(page, tmp_path):
+    page.get_by_role("tab", name="Medical", exact=True).click()
+    panel = page.locator("#tab-medical")
+    panel.get_by_role("button", name="Run scenario").click()
+    status = panel.locator(".run-status").first
+    expect(status).to_contain_text("spoken_summary", timeout=RUN_TIMEOUT_MS)
+    report = page.locator("#medical-report textarea")
+    expect(report).to_have_value(re.compile(r"clinician", re.IGNORECASE))
+
+    # One click: thumbs down on the report (the first review bar of the tab), with a reason.
+    bar = panel.locator(".review-bar").first
+    bar.locator(".thumbs-down").click()
+    expect(panel.locator(".review-confirmation").first).to_contain_text("Saved")
+
+    page.get_by_role("tab", name="Review", exact=True).click()
+    table = page.locator("#review-table")
+    row = table.locator("tr", has_text="medical").filter(has_text="report").first
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("1")  # the thumbs-down rating
+
+    page.locator("#review-export").click()
+    link = page.locator("#review-export-files a[download]").filter(has_text=".jsonl").first
+    expect(link).to_be_visible()
+    with page.expect_download() as download_info:
+        link.click()
+    path = tmp_path / "export.jsonl"
+    download_info.value.save_as(path)
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rated = [r for r in records if r["scenario"] == "medical" and r["task"] == "report" and r["reviews"]]
+    assert rated and rated[-1]["reviews"][0]["rating"] == 1
