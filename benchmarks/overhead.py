@@ -1,0 +1,206 @@
+"""Overhead per request: the raw library call vs the studio vs the HTTP API, on tiny models.
+
+    .venv/bin/python benchmarks/overhead.py [--reps 15] [--modalities text,image,audio,video]
+
+Per modality, side by side and interleaved (raw, studio, HTTP, raw, ...):
+
+(a) raw: the library call a minimal script would make on the *same loaded model object* the
+    studio uses (tokenize + ``model.generate`` + decode; ``pipe(...)``; processor +
+    ``BarkModel.generate``), same parameters and seed, output kept in memory;
+(b) studio: ``Studio.run`` in-process: validation, generator, file writing, provenance, SQLite
+    record (text goes through the streaming path, as in the app);
+(c) HTTP: ``gradio_client`` ``predict`` against ``python app.py --preset tiny`` launched on
+    127.0.0.1 with the same model folders (the client downloads the output file, as a user would);
+(d) HTTP the same request through Gradio's REST API (POST /gradio_api/call, read the SSE stream,
+    download the file) with httpx.
+
+The floor of (c) and (d) is measured first: a no-op endpoint of a bare Gradio app. gradio_client
+polls its message queue every 50 ms (gradio_client/utils.py ``stream_sse_v1plus``), so its floor
+is far above the server's. Overheads are medians of the paired differences (b - a), (c - a), (d - a). Targets (issue 6): under
+15 ms in-process and under 50 ms end to end. Text uses greedy decoding (temperature 0) so every
+variant produces the same tokens; the script checks that the texts match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any, Callable
+
+from _common import (
+    AppServer, IMAGE, PROMPTS, SEED, SYSTEM, TEXT, VIDEO, VOICE,
+    header, http_client, median, noop_server, report, sse_call, tiny_request, tiny_studio, workdir,
+)
+from gradio_client import Client  # after _common: it sets the offline environment first
+
+
+def raw_call(modality: str, model: Any) -> Callable[[], Any]:
+    """The plain library call on the loaded model object (what the generator wraps)."""
+    import torch
+
+    if modality == "text":
+        tokenizer, lm = model.tokenizer, model.model
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPTS["text"]}]
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+        def text() -> str:
+            if tokenizer.chat_template:
+                enc = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True, return_tensors="pt")
+            else:
+                enc = tokenizer(f"{SYSTEM}\n\n{PROMPTS['text']}", return_tensors="pt")
+            torch.manual_seed(SEED)
+            with torch.inference_mode():
+                out = lm.generate(**enc, max_new_tokens=TEXT["max_new_tokens"], do_sample=False, pad_token_id=pad)
+            return tokenizer.decode(out[0, enc["input_ids"].shape[-1]:], skip_special_tokens=True)
+
+        return text
+    if modality == "image":
+        def image() -> Any:
+            generator = torch.Generator("cpu").manual_seed(SEED)
+            return model(prompt=PROMPTS["image"], generator=generator, output_type="pil", **IMAGE).images[0]
+
+        return image
+    if modality == "audio":
+        from aigc_demo.generators.audio import SAMPLING  # Bark's original sampling temperatures
+
+        def audio() -> Any:
+            inputs = model.processor(PROMPTS["audio"], voice_preset=VOICE, return_tensors="pt")
+            torch.manual_seed(SEED)
+            with torch.inference_mode():
+                return model.model.generate(**inputs, **SAMPLING)[0].numpy()
+
+        return audio
+
+    def video() -> Any:
+        generator = torch.Generator("cpu").manual_seed(SEED)
+        kwargs = {k: v for k, v in VIDEO.items() if k != "fps"}
+        return model(prompt=PROMPTS["video"], generator=generator, output_type="np", **kwargs).frames[0]
+
+    return video
+
+
+def studio_call(studio: Any, modality: str) -> Callable[[], Any]:
+    request = tiny_request(modality)
+    return lambda: studio.run(modality, request)
+
+
+def http_call(client: Any, modality: str) -> Callable[[], Any]:
+    return lambda: client.predict(prompt=PROMPTS[modality], seed=SEED, api_name=f"/generate_{modality}", **HTTP_ARGS[modality])
+
+
+def sse_call_of(http: Any, modality: str) -> Callable[[], Any]:
+    """The same request through Gradio's REST API (positional data, as in view_api's order)."""
+    data = [PROMPTS[modality], *HTTP_ARGS[modality].values()]
+    data.insert(POSITION_OF_SEED[modality], SEED)
+    return lambda: sse_call(http, f"/generate_{modality}", data)
+
+
+HTTP_ARGS: dict[str, dict[str, Any]] = {  # every parameter after prompt, in API order, seed left out
+    "text": dict(system_prompt=SYSTEM, **TEXT),
+    "image": dict(negative_prompt="", **IMAGE, num_images=1),
+    "audio": dict(voice_preset=VOICE),
+    "video": dict(negative_prompt="", **VIDEO),
+}
+POSITION_OF_SEED = {"text": 6, "image": 7, "audio": 2, "video": 9}  # index of seed in the API's data list
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return (time.perf_counter() - start) * 1000, out
+
+
+def video_attribution(reps: int) -> None:
+    """Where the video's in-process overhead goes: the two ffmpeg runs (encode, metadata remux)."""
+    import numpy as np
+
+    from aigc_demo import provenance
+    from aigc_demo.generators.video import write_mp4
+
+    frames = np.random.default_rng(0).integers(0, 255, size=(VIDEO["num_frames"], 64, 64, 3), dtype=np.uint8)
+    with workdir("aigc-mp4-") as work:
+        encode, remux = [], []
+        for i in range(reps):
+            path = work / f"clip{i}.mp4"
+            encode.append(timed(lambda: write_mp4(frames, path, VIDEO["fps"]))[0])
+            remux.append(timed(lambda: provenance.embed(path, {"id": str(i), "prompt": PROMPTS["video"]}))[0])
+    report("video: ffmpeg H.264 encode (write_mp4)", median(encode), "ms")
+    report("video: ffmpeg metadata remux (provenance.embed)", median(remux), "ms")
+
+
+def session_state_cost(work: Any, reps: int) -> None:
+    """Gradio builds a SessionState (a config copy of every block) for each new session: every
+    browser page load, every gradio_client, every REST call. Its cost grows with the app's size."""
+    from aigc_demo.settings import preset_settings
+    from aigc_demo.studio import Studio
+    from aigc_demo.ui import build_app
+    from gradio.state_holder import SessionState
+
+    demo = build_app(Studio(preset_settings("tiny", data_dir=work / "data-session", cache_dir=work / "cache")))
+    cost = median([timed(lambda: SessionState(demo))[0] for _ in range(reps)])
+    report(f"Gradio SessionState for a new session ({len(demo.blocks)} blocks)", cost, "ms",
+           note="runs on the server's event loop for every REST call (each is a new session)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--modalities", default="text,image,audio,video")
+    args = parser.parse_args()
+    modalities = args.modalities.split(",")
+    header("overhead per request: raw library call vs studio (in-process) vs HTTP")
+
+    with workdir("aigc-overhead-") as work:
+        with noop_server(work) as url:  # the floor: Gradio + client on an endpoint that does nothing
+            client, http = Client(url, analytics_enabled=False, verbose=False), http_client(url)
+            for _ in range(args.warmup):
+                client.predict("hi", 1, api_name="/echo"), sse_call(http, "/echo", ["hi", 1])
+            floor_client = median([timed(lambda: client.predict("hi", 1, api_name="/echo"))[0] for _ in range(args.reps)])
+            floor_sse = median([timed(lambda: sse_call(http, "/echo", ["hi", 1]))[0] for _ in range(args.reps)])
+            http.close()
+        report("floor: no-op endpoint of a bare Gradio app, gradio_client", floor_client, "ms")
+        report("floor: no-op endpoint of a bare Gradio app, REST/SSE", floor_sse, "ms")
+        session_state_cost(work, 5)
+
+        cache = work / "cache"
+        studio = tiny_studio(work, cache)
+        models = {m: studio.load(m).model for m in modalities}  # builds the tiny models once, here
+        with AppServer(work, cache) as server:
+            client, http = server.client(), http_client(server.url)
+            for modality in modalities:
+                variants = {
+                    "raw": raw_call(modality, models[modality]),
+                    "studio": studio_call(studio, modality),
+                    "client": http_call(client, modality),
+                    "sse": sse_call_of(http, modality),
+                }
+                for _ in range(args.warmup):  # the first HTTP call loads the model in the server
+                    outputs = {name: fn() for name, fn in variants.items()}
+                if modality == "text":  # same work in every variant: identical greedy text
+                    texts = {outputs["raw"], outputs["studio"].text, outputs["client"][0], outputs["sse"][-1][2][0]}
+                    if len(texts) != 1:
+                        print(f"# warning: the variants produced different texts: {texts}")
+                times: dict[str, list[float]] = {name: [] for name in variants}
+                for _ in range(args.reps):
+                    for name, fn in variants.items():
+                        times[name].append(timed(fn)[0])
+                raw = median(times["raw"])
+                over = {name: median([t - r for t, r in zip(times[name], times["raw"])]) for name in variants}
+                report(f"{modality} raw library call", raw, "ms")
+                report(f"{modality} studio.run (in-process)", median(times["studio"]), "ms", median(times["studio"]) / raw)
+                report(f"{modality} HTTP gradio_client", median(times["client"]), "ms", median(times["client"]) / raw)
+                report(f"{modality} HTTP REST/SSE", median(times["sse"]), "ms", median(times["sse"]) / raw)
+                report(f"{modality} overhead in-process", over["studio"], "ms", note="target < 15 ms")
+                report(f"{modality} overhead HTTP gradio_client", over["client"], "ms",
+                       note=f"target < 50 ms; {over['client'] - floor_client:.0f} ms above the no-op floor")
+                report(f"{modality} overhead HTTP REST/SSE", over["sse"], "ms",
+                       note=f"{over['sse'] - floor_sse:.0f} ms above the no-op floor")
+            http.close()
+        studio.manager.close()
+        if "video" in modalities:
+            video_attribution(args.reps)
+
+
+if __name__ == "__main__":
+    main()
