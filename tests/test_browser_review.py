@@ -26,9 +26,10 @@ def test_rate_a_scenario_output_then_find_it_in_review_and_export(page, tmp_path
 
     page.get_by_role("tab", name="Review", exact=True).click()
     table = page.locator("#review-table")
-    row = table.locator("tr", has_text="medical").filter(has_text="report").first
+    row = table.get_by_role("row").filter(has=page.get_by_role("gridcell", name="report", exact=True)).first
     expect(row).to_be_visible()
-    expect(row).to_contain_text("1")  # the thumbs-down rating
+    expect(row.get_by_role("gridcell", name="medical", exact=True)).to_be_visible()
+    expect(row.get_by_role("gridcell", name="1", exact=True)).to_be_visible()  # the thumbs-down rating
 
     page.locator("#review-export").click()
     link = page.locator("#review-export-files a[download]").filter(has_text=".jsonl").first

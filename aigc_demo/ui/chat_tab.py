@@ -38,7 +38,7 @@ class ChatScenarioTab(ScenarioTab):
                     if s.disclaimer:
                         gr.Markdown(self.t(scenario_key(s, "disclaimer")), elem_classes=["disclaimer"])
                     chatbot = gr.Chatbot(label=self.t(scenario_key(s, "task", reply.name)), height=420,
-                                         elem_id=f"{s.id}-chat", buttons=["copy"])
+                                         elem_id=f"{s.id}-{reply.name}", buttons=["copy"])
                     with gr.Row():
                         message = gr.Textbox(show_label=False, scale=5, elem_id=f"{s.id}-message",
                                              value=s.field(message_field).default,
@@ -48,7 +48,7 @@ class ChatScenarioTab(ScenarioTab):
                     record_ids = gr.State([])
                     self.bars.render(record_ids, [(f"{t.label['en']} · {t.label['zh']}", t.value) for t in s.review_tags] or None)
                     status = gr.Markdown(elem_classes=["run-status"])
-                    reply_box = gr.Textbox(visible=False, elem_id=f"{s.id}-{reply.name}")
+                    reply_box = gr.Textbox(visible=False, elem_id=f"{s.id}-{reply.name}-text")  # the API's output
                     api_button = gr.Button(visible=False)
 
         # The generic endpoint, every field a parameter (a hidden trigger: the chat drives the UI).
