@@ -1,10 +1,12 @@
 """AIGC Industry Studio - entry point.
 
     python app.py [--preset auto|gpu|cpu|offline|tiny] [--host H] [--port P] [--share]
-                  [--auth user:password] [--data-dir DIR]
+                  [--auth user:password | --auth FILE] [--allow-public-share] [--data-dir DIR]
 
 Every flag has an AIGC_* environment variable (see README). The page is served before any
-model library is imported; models load on the first request that needs them.
+model library is imported; models load on the first request that needs them. ``--share``
+without ``--auth`` is refused unless ``--allow-public-share`` is given too. Secrets such as
+HF_TOKEN are redacted from everything this process prints.
 """
 
 from __future__ import annotations
@@ -23,11 +25,25 @@ for _name, _value in (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from aigc_demo.security import UnsafeSharing, install_log_redaction, sharing_warnings
+
+    install_log_redaction()  # before anything can print or create a log handler
     from aigc_demo.settings import from_args
 
-    settings = from_args(argv)
+    try:
+        settings = from_args(argv)
+        warnings = sharing_warnings(settings.share, settings.auth, settings.allow_public_share, settings.host)
+    except (ValueError, OSError) as error:
+        print(f"[aigc] configuration error: {error}", file=sys.stderr)
+        return 2
+    except UnsafeSharing as error:
+        print(f"[aigc] {error}", file=sys.stderr)
+        return 2
     for note in settings.notes:
         print(f"[aigc] {note}", file=sys.stderr)
+    for warning in warnings:
+        banner = "!" * 78
+        print(f"{banner}\n[aigc] {warning}\n{banner}", file=sys.stderr)
 
     from aigc_demo.studio import Studio
     from aigc_demo.ui import build_app, launch_kwargs

@@ -18,12 +18,14 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from .generators.base import MODALITIES
+from .generators.base import MAX_PROMPT_CHARS, MODALITIES
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 PRESETS_FILE = ASSETS_DIR / "presets.yaml"
 PRESET_NAMES = ("auto", "gpu", "cpu", "offline", "tiny")
 HUB_HOST = ("huggingface.co", 443)
+DEFAULT_BLOCKLIST = ASSETS_DIR / "blocklist.txt"
+Auth = tuple[str, str] | tuple[tuple[str, str], ...]
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +44,7 @@ class Settings:
     preset: str = "tiny"
     models: Mapping[str, str | None] = field(default_factory=dict)
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    scenario_limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # caps on scenario tasks
     unavailable: Mapping[str, str] = field(default_factory=dict)
     device: str = "auto"  # auto | cuda | mps | cpu
     data_dir: Path = Path("data")
@@ -51,14 +54,24 @@ class Settings:
     failure_cooldown_seconds: float = 30.0
     max_prompt_chars: int = 4000
     queue_size: int = 16
+    run_timeout_seconds: float | None = None  # a run still going after this is stopped
+    blocklist: Path | None = DEFAULT_BLOCKLIST  # prompt terms to refuse; None: no list
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False
-    auth: tuple[str, str] | None = None
+    allow_public_share: bool = False  # --share without --auth is refused unless this is set
+    # One (user, password) pair, or a tuple of them (from a file): what gr.launch(auth=) takes.
+    auth: Auth | None = None
     notes: tuple[str, ...] = ()  # what the user should know, e.g. why auto chose offline
 
     def model_for(self, modality: str) -> str | None:
         return self.models.get(modality)
+
+    def auth_users(self) -> list[tuple[str, str]]:
+        """Every (user, password) allowed to log in."""
+        if not self.auth:
+            return []
+        return [self.auth] if isinstance(self.auth[0], str) else list(self.auth)  # type: ignore[list-item]
 
     def smoke_test(self, modality: str) -> bool:
         """True when the modality runs random weights (its output is noise)."""
@@ -75,6 +88,7 @@ def preset_settings(name: str, **overrides: Any) -> Settings:
         preset=name,
         models=dict(preset["models"]),
         defaults={k: dict(v) for k, v in (preset.get("defaults") or {}).items()},
+        scenario_limits={k: dict(v) for k, v in (preset.get("scenario_limits") or {}).items()},
         unavailable=dict(preset.get("unavailable") or {}),
         **overrides,
     )
@@ -141,7 +155,55 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
         raise ValueError("auth must be given as user:password")
+    from .security import register_secret
+
+    register_secret(password)
     return user, password
+
+
+def load_auth(value: str | None) -> Auth | None:
+    """``user:password``, or the path of a file with one ``user:password`` per line
+    (blank lines and ``#`` comments skipped). Errors name the line, never its content."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        if ":" not in value:
+            raise ValueError("auth must be user:password or the path of an existing file of user:password lines")
+        return parse_auth(value)
+    users: list[tuple[str, str]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            pair = parse_auth(line)
+        except ValueError:
+            raise ValueError(f"{path}: line {number} is not user:password") from None
+        if pair and pair[0] in {u for u, _ in users}:
+            raise ValueError(f"{path}: line {number} repeats user {pair[0]!r}")
+        users.append(pair)  # type: ignore[arg-type]
+    if not users:
+        raise ValueError(f"{path}: no user:password line")
+    return users[0] if len(users) == 1 else tuple(users)
+
+
+def _number(name: str, value: Any, kind: type = float) -> Any:
+    """A number from a flag or environment variable, or an error naming it."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'} (got {value!r})") from None
+
+
+def _optional_path(name: str, value: str) -> Path | None:
+    """A file path setting; empty or "none"/"off" turns it off. The file must exist."""
+    if value.strip().lower() in ("", "none", "off", "0", "false"):
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{name}: no such file {str(path)!r}")
+    return path
 
 
 def _flag(value: str | None) -> bool:
@@ -164,20 +226,39 @@ def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
         overrides["data_dir"] = Path(value)
     if (value := pick("cache_dir", "AIGC_CACHE_DIR")) is not None:
         overrides["cache_dir"] = Path(value)
-    if (value := pick("memory_budget_gb", "AIGC_MEMORY_BUDGET_GB")) is not None:
-        overrides["memory_budget_gb"] = float(value)
-    if (value := pick("idle_unload_seconds", "AIGC_IDLE_UNLOAD_SECONDS")) is not None:
-        overrides["idle_unload_seconds"] = float(value)
-    if (value := pick("max_prompt_chars", "AIGC_MAX_PROMPT_CHARS")) is not None:
-        overrides["max_prompt_chars"] = int(value)
+    numbers = (  # (setting, environment variable, type)
+        ("memory_budget_gb", "AIGC_MEMORY_BUDGET_GB", float),
+        ("idle_unload_seconds", "AIGC_IDLE_UNLOAD_SECONDS", float),
+        ("failure_cooldown_seconds", "AIGC_FAILURE_COOLDOWN_SECONDS", float),
+        ("max_prompt_chars", "AIGC_MAX_PROMPT_CHARS", int),
+        ("queue_size", "AIGC_QUEUE_SIZE", int),
+        ("run_timeout_seconds", "AIGC_RUN_TIMEOUT_SECONDS", float),
+        ("port", "AIGC_PORT", int),
+    )
+    for key, var, kind in numbers:
+        if (value := pick(key, var)) is not None and str(value).strip() != "":
+            overrides[key] = _number(var, value, kind)
+    if overrides.get("max_prompt_chars") is not None:
+        limit = overrides["max_prompt_chars"]
+        if not 1 <= limit <= MAX_PROMPT_CHARS:
+            overrides["max_prompt_chars"] = min(max(limit, 1), MAX_PROMPT_CHARS)
+            notes.append(f"AIGC_MAX_PROMPT_CHARS={limit} is outside 1..{MAX_PROMPT_CHARS}; "
+                         f"using {overrides['max_prompt_chars']}.")
+    if overrides.get("queue_size") is not None and overrides["queue_size"] < 1:
+        raise ValueError(f"AIGC_QUEUE_SIZE must be at least 1 (got {overrides['queue_size']})")
+    if (overrides.get("run_timeout_seconds") or 0) <= 0:  # 0 or negative: no limit
+        overrides.pop("run_timeout_seconds", None)
     if (value := pick("host", "AIGC_HOST")) is not None:
         overrides["host"] = value
-    if (value := pick("port", "AIGC_PORT")) is not None:
-        overrides["port"] = int(value)
+    if (value := pick("blocklist", "AIGC_BLOCKLIST")) is not None:
+        overrides["blocklist"] = _optional_path("AIGC_BLOCKLIST", str(value))
     if (value := pick("auth", "AIGC_AUTH")) is not None:
-        overrides["auth"] = parse_auth(value)
+        overrides["auth"] = load_auth(value)
     if cli.get("share") or _flag(env.get("AIGC_SHARE")):
         overrides["share"] = True
+    if cli.get("allow_public_share") or _flag(env.get("AIGC_ALLOW_PUBLIC_SHARE")):
+        overrides["allow_public_share"] = True
+    overrides["notes"] = tuple(notes)
 
     settings = preset_settings(name, **overrides)
     models = dict(settings.models)
@@ -198,8 +279,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=PRESET_NAMES, help="model preset (env AIGC_PRESET, default auto)")
     parser.add_argument("--host", help="address to bind (env AIGC_HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (env AIGC_PORT, default 7860)")
-    parser.add_argument("--share", action="store_true", default=None, help="create a public Gradio share link")
-    parser.add_argument("--auth", help="require a login, user:password (env AIGC_AUTH)")
+    parser.add_argument("--share", action="store_true", default=None,
+                        help="create a public Gradio share link (needs --auth, or --allow-public-share)")
+    parser.add_argument("--allow-public-share", dest="allow_public_share", action="store_true", default=None,
+                        help="allow --share without a login (env AIGC_ALLOW_PUBLIC_SHARE; not recommended)")
+    parser.add_argument("--auth", help="require a login: user:password, or a file of user:password lines (env AIGC_AUTH)")
+    parser.add_argument("--queue-size", dest="queue_size", type=int,
+                        help="requests waiting at most (env AIGC_QUEUE_SIZE, default 16)")
+    parser.add_argument("--run-timeout-seconds", dest="run_timeout_seconds", type=float,
+                        help="stop a run after this long (env AIGC_RUN_TIMEOUT_SECONDS; default: no limit)")
+    parser.add_argument("--max-prompt-chars", dest="max_prompt_chars", type=int,
+                        help="env AIGC_MAX_PROMPT_CHARS (default and maximum 4000)")
+    parser.add_argument("--blocklist", help="file of prompt terms to refuse, or 'none' (env AIGC_BLOCKLIST)")
     parser.add_argument("--data-dir", dest="data_dir", help="where outputs and reviews live (env AIGC_DATA_DIR)")
     parser.add_argument("--cache-dir", dest="cache_dir", help="where tiny/offline models are built (env AIGC_CACHE_DIR)")
     parser.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), help="env AIGC_DEVICE")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -32,6 +34,7 @@ from .generators.base import (
     resolve_seed,
 )
 from .runtime import LoadedModel, ModelManager
+from .security import Blocklist, redact, redact_data
 from .settings import Settings
 
 _GENERATOR_CLASSES = {
@@ -57,8 +60,34 @@ class OutOfMemory(StudioError):
     pass
 
 
-def is_out_of_memory(error: BaseException) -> bool:
-    return type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower()
+def is_out_of_memory(error: BaseException | None) -> bool:
+    """torch's OutOfMemoryError (or an error caused by one, e.g. wrapped by a loader)."""
+    seen = 0
+    while error is not None and seen < 8:
+        if type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower():
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def _explained_load_error(model_ref: str, error: BaseException) -> ModelLoadError:
+    """A loader's failure as one ModelLoadError, with secrets (HF_TOKEN...) removed."""
+    if isinstance(error, ModelLoadError):
+        return ModelLoadError(redact(error.model_ref), redact(error.reason), redact(error.hint))
+    return ModelLoadError(redact(model_ref), redact(f"{type(error).__name__}: {error}"))
+
+
+# Request fields that hold text; None means "empty" for all but the prompt.
+_TEXT_FIELDS = ("prompt", "negative_prompt", "system_prompt", "voice_preset")
+TIMEOUT_NOTE = "stopped after the time limit of {seconds:g} s (AIGC_RUN_TIMEOUT_SECONDS)"
+
+
+def _differs(before: Any, after: Any) -> bool:
+    """True when validation changed a value (not merely its type: "64" or 64.0 -> 64)."""
+    try:
+        return float(before) != float(after)
+    except (TypeError, ValueError):
+        return before != after
 
 
 class Studio:
@@ -74,6 +103,8 @@ class Studio:
         self._store = store
         self._generators: dict[str, Any] = {}
         self._lock = threading.Lock()
+        blocklist = Path(settings.blocklist) if settings.blocklist else None
+        self.blocklist = Blocklist.load(blocklist if blocklist and blocklist.is_file() else None)
 
     # ------------------------------------------------------------ parts
 
@@ -123,24 +154,87 @@ class Studio:
     def load(self, modality: str) -> LoadedModel:
         """Get the model for ``modality`` from the manager, loading it on first use."""
         ref = self.model_ref(modality)
+        try:
+            return self.manager.get(modality, ref, self._loader(modality, ref))
+        except ModelLoadError as error:  # e.g. the remembered failure, named by the raw reference
+            raise _explained_load_error(ref, error) from None
+
+    def _loader(self, modality: str, ref: str) -> Callable[[str, Any], Any]:
+        """The manager's loader: out of memory while loading frees the other models and
+        retries once; any failure becomes a ModelLoadError without secrets in it."""
         generator = self.generator(modality)
-        return self.manager.get(modality, ref, lambda device, dtype: generator.load(self.model_path(ref), device, dtype))
+
+        def load(device: str, dtype: Any) -> Any:
+            for attempt in (1, 2):
+                try:
+                    return generator.load(self.model_path(ref), device, dtype)
+                except Exception as error:
+                    if not is_out_of_memory(error):
+                        raise _explained_load_error(ref, error) from None
+                    if attempt == 2:
+                        raise ModelLoadError(
+                            redact(ref), "out of memory while loading it, even after unloading the other models",
+                            "Try a lighter preset (--preset cpu, offline or tiny), a smaller model, or free memory "
+                            "used by other programs.",
+                        ) from None
+                self._free_others(modality)
+            raise AssertionError("unreachable")
+
+        return load
+
+    def _free_others(self, modality: str) -> list[str]:
+        """Unload every model but ``modality``'s (making room after out of memory)."""
+        others = [m["key"] for m in self.manager.status()["loaded"] if m["key"] != modality]
+        for key in others:
+            self.manager.unload(key)
+        return others
+
+    def session_runs(self, session_id: str, limit: int = 20, modality: str | None = None) -> list[dict[str, Any]]:
+        """The outputs recorded for one browser session, newest first; nothing for an
+        unknown (empty) session - never everybody's."""
+        if not session_id:
+            return []
+        return self.store.list_outputs(session_id=session_id, modality=modality, limit=limit)
 
     # ------------------------------------------------------------ requests
 
     def prepare(self, modality: str, request: Request) -> tuple[Request, list[str]]:
         """Validate (and correct) a request and fix its seed, before any model is touched.
 
-        Returns the request to run and a note for each value that was corrected."""
+        Values arrive from the UI and the API as they were sent: text must be text, numbers
+        must be finite (the generator checks ranges and coerces "7" or 7.0 to 7), and the
+        prompt must pass the length limit and the blocklist. Returns the request to run and a
+        note for each value that was corrected."""
+        request = self._check_types(request)
         prompt = check_prompt(request.prompt, max_chars=self.settings.max_prompt_chars)
+        self.blocklist.check(prompt, "prompt")
+        if isinstance(getattr(request, "system_prompt", None), str):
+            self.blocklist.check(request.system_prompt, "system_prompt")
         checked = self.generator(modality).validate(dataclasses.replace(request, prompt=prompt))
         notes = [
             f"{name} {getattr(request, name)} -> {getattr(checked, name)} (corrected to a supported value)"
             for name in request_params(request)
             if name not in ("prompt", "negative_prompt", "seed", "system_prompt")
-            and getattr(request, name) != getattr(checked, name)
+            and _differs(getattr(request, name), getattr(checked, name))
         ]
         return dataclasses.replace(checked, seed=resolve_seed(checked.seed)), notes
+
+    @staticmethod
+    def _check_types(request: Request) -> Request:
+        """Text fields hold text (None: empty), number fields hold finite numbers."""
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(request):
+            value = getattr(request, f.name)
+            if f.name in _TEXT_FIELDS:
+                if value is None and f.name != "prompt":
+                    changes[f.name] = ""
+                elif not isinstance(value, str):
+                    raise ValidationError(f.name, f"must be text (got {type(value).__name__})")
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise ValidationError(f.name, f"must be a finite number (got {value})")
+            elif isinstance(value, (list, tuple, dict, set)):
+                raise ValidationError(f.name, f"must be a single number (got a {type(value).__name__})")
+        return dataclasses.replace(request, **changes) if changes else request
 
     def defaults(self, modality: str) -> dict[str, Any]:
         """The preset's default parameters for ``modality``."""
@@ -161,8 +255,9 @@ class Studio:
         generator = self.generator("text")
         text = ""
         start = time.perf_counter()
-        for text in generator.stream(loaded.model, request, cancel=cancel):
-            yield text
+        with self._time_limit(cancel, notes):
+            for text in generator.stream(loaded.model, request, cancel=cancel):
+                yield text
         result = GenerationResult(
             modality="text",
             model_ref=loaded.model_ref,
@@ -192,30 +287,62 @@ class Studio:
 
         def attempt() -> GenerationResult:
             loaded = self._load_with_notice(modality, progress)
-            result = generator.generate(loaded.model, request, progress=progress, cancel=cancel, out_dir=self.outputs_dir)
+            limit_notes: list[str] = []
+            with self._time_limit(cancel, limit_notes):
+                result = generator.generate(
+                    loaded.model, request, progress=progress, cancel=cancel, out_dir=self.outputs_dir
+                )
             result.model_ref = loaded.model_ref  # the reference the user chose, not the resolved folder
             result.load_seconds = loaded.load_seconds if loaded.first_use else 0.0
             result.notes[:0] = notes
+            result.notes += limit_notes
             return result
 
         return self._finish(self._retry_on_oom(modality, attempt), context)
 
     def _load_with_notice(self, modality: str, progress: ProgressFn) -> LoadedModel:
         if not self.manager.is_loaded(modality):
-            progress(0, 1, f"Loading {self.model_ref(modality)} (first use)…")
+            progress(0, 1, redact(f"Loading {self.model_ref(modality)} (first use)…"))
         return self.load(modality)
 
+    @contextmanager
+    def _time_limit(self, cancel: CancelToken, notes: list[str]) -> Iterator[None]:
+        """Cancel the run (through its token) once it has run for the configured limit."""
+        seconds = self.settings.run_timeout_seconds
+        if not seconds:
+            yield
+            return
+        fired = threading.Event()
+
+        def expire() -> None:
+            fired.set()
+            cancel.cancel()
+
+        timer = threading.Timer(seconds, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            if fired.is_set():
+                notes.append(TIMEOUT_NOTE.format(seconds=seconds))
+
     def _retry_on_oom(self, modality: str, attempt: Callable[[], GenerationResult]) -> GenerationResult:
-        """Out of memory: free every other model, retry once, then explain."""
+        """Out of memory while generating: free every other model, retry once, then explain.
+        (Out of memory while loading is retried by the loader; its error is final here.)"""
         try:
             return attempt()
+        except ModelLoadError:
+            raise
         except Exception as error:
             if not is_out_of_memory(error):
                 raise
-        for key in [m["key"] for m in self.manager.status()["loaded"] if m["key"] != modality]:
-            self.manager.unload(key)
+        self._free_others(modality)
         try:
             return attempt()
+        except ModelLoadError:
+            raise
         except Exception as error:
             if not is_out_of_memory(error):
                 raise
@@ -239,7 +366,8 @@ class Studio:
         return result
 
     def record_fields(self, result: GenerationResult, context: RunContext) -> dict[str, Any]:
-        return {
+        """The record of a result; secrets (HF_TOKEN...) never reach the store or exports."""
+        fields = redact_data({
             "scenario": context.scenario,
             "task": context.task or result.modality,
             "modality": result.modality,
@@ -253,22 +381,26 @@ class Studio:
             "generate_seconds": result.generate_seconds,
             "app_version": __version__,
             "output_text": result.text,
-            "file_paths": [str(p) for p in result.files],
             "session_id": context.session_id,
             "status": "cancelled" if result.cancelled else "ok",
             "notes": list(result.notes),
             "inputs": dict(context.inputs),
-        }
+        })
+        fields["file_paths"] = [str(p) for p in result.files]  # real paths: the files exist under them
+        return fields
 
     # ------------------------------------------------------------ status
 
     def status(self) -> dict[str, Any]:
-        return {
+        """Preset, models, what is loaded, and how often each model was loaded (a model
+        loaded twice without being unloaded in between would be a bug)."""
+        return redact_data({
             "preset": self.settings.preset,
             "models": {m: self.settings.model_for(m) or f"(unavailable) {self.settings.unavailable.get(m, '')}" for m in MODALITIES},
             "notes": list(self.settings.notes),
             **self.manager.status(),
-        }
+            "load_count": dict(self.manager.load_count),
+        })
 
 
 __all__ = ["Studio", "RunContext", "OutOfMemory", "ValidationError", "ModelLoadError", "StudioError"]

@@ -66,7 +66,7 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "css_paths": [ASSETS_DIR / "style.css"],
         # Only generated outputs may be served; the review database never.
         "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
-        "blocked_paths": [str((Path(settings.data_dir) / name).resolve()) for name in ("reviews.sqlite3", "exports")],
+        "blocked_paths": [str((Path(settings.data_dir) / "reviews.sqlite3").resolve())],
         "run_history": False,
         "show_error": True,
         "footer_links": ["api", "settings"],

@@ -20,6 +20,7 @@ from ..generators.base import (
     VideoRequest,
 )
 from ..generators.audio import VOICE_PRESETS
+from ..security import redact
 from ..studio import RunContext, Studio
 from .hosting import gpu_function
 from .i18n import Translator
@@ -97,7 +98,7 @@ class PlaygroundTabs:
         if not ref:
             return f"⚠️ {self.studio.settings.unavailable.get(modality, 'unavailable in this preset')}"
         smoke = " — smoke-test model, output is noise · 冒烟测试模型，输出为噪声" if self.studio.settings.smoke_test(modality) else ""
-        return f"**Model · 模型:** `{ref}` (preset · 预设 `{self.studio.settings.preset}`){smoke}"
+        return f"**Model · 模型:** `{redact(ref)}` (preset · 预设 `{self.studio.settings.preset}`){smoke}"
 
     def _seed_row(self) -> tuple[gr.Number, gr.Number, gr.Button]:
         with gr.Row():
@@ -130,6 +131,7 @@ class PlaygroundTabs:
             trigger(
                 fn, inputs, outputs, api_name=f"generate_{modality}" if trigger == run.click else False,
                 concurrency_id=GPU_GROUP, concurrency_limit=1,
+                preprocess=False,  # values reach Studio.prepare as sent: its errors name the field and range
                 show_progress_on=outputs[2] if modality == "text" else outputs[0],  # streamed text stays readable
                 api_visibility="public" if trigger == run.click else "private",
             )

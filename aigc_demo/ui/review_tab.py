@@ -5,13 +5,15 @@ API: /list_outputs, /submit_review (typed ``gr.api`` endpoints) and /export_revi
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable, Sequence
 
 import gradio as gr
 import pandas as pd
 
-from ..generators.base import MODALITIES, StudioError
+from ..generators.base import MODALITIES, StudioError, ValidationError, check_range
 from ..studio import Studio
 from .i18n import Translator
 
@@ -45,13 +47,23 @@ class ReviewTab:
     ) -> list[dict[str, Any]]:
         """Recent outputs, newest first, with their latest review; empty filters match all."""
         try:
+            for name, value in (("scenario", scenario), ("modality", modality), ("model", model), ("since", since), ("until", until)):
+                if value is not None and not isinstance(value, str):
+                    raise ValidationError(name, f"must be text (got {type(value).__name__})")
+            min_rating = check_range("min_rating", min_rating or 0, 0, 5)
+            limit = check_range("limit", 50 if limit is None else limit, 1, 10_000)
+            for name, value in (("since", since), ("until", until)):
+                if _blank(value):
+                    try:
+                        date.fromisoformat(value.strip()[:10])
+                    except ValueError:
+                        raise ValidationError(name, f"must be a date YYYY-MM-DD (got {value!r})") from None
             return self.studio.store.list_outputs(
                 scenario=_blank(scenario), modality=_blank(modality), model=_blank(model),
-                min_rating=int(min_rating) if min_rating else None,
-                since=_blank(since), until=_blank(until), limit=int(limit),
+                min_rating=min_rating or None, since=_blank(since), until=_blank(until), limit=limit,
             )
         except (StudioError, ValueError) as error:
-            raise gr.Error(f"Filter not understood: {error}. Dates are YYYY-MM-DD.") from error
+            raise gr.Error(f"Filter not understood: {error}") from error
 
     def submit_review(self, record_id: str, rating: int, tags: list[str] | None = None, comment: str = "", reviewer: str = "") -> dict[str, Any]:
         """Rate one output 1-5 (thumbs up = 5, down = 1); the same reviewer's new review replaces the old."""
@@ -62,7 +74,8 @@ class ReviewTab:
 
     def export_reviews(self) -> list[str]:
         """Every record and review as CSV and JSONL files."""
-        csv_path, jsonl_path = self.studio.store.export(self.studio.outputs_dir / "exports")
+        # A fresh private folder: Gradio serves the files to the caller only (outputs/ is shared).
+        csv_path, jsonl_path = self.studio.store.export(tempfile.mkdtemp(prefix="aigc-export-"))
         return [str(csv_path), str(jsonl_path)]
 
     # ------------------------------------------------------------ rendering

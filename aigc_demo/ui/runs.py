@@ -10,6 +10,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from ..generators.base import CancelToken, ProgressFn, StudioError
+from ..security import redact, session_key
 
 
 class SessionRuns:
@@ -48,7 +49,9 @@ class SessionRuns:
 
 
 def session_id(request: gr.Request | None) -> str:
-    return (getattr(request, "session_hash", None) or "api") if request is not None else "api"
+    """The session's key in records and run slots: a keyed hash of Gradio's session hash,
+    which must stay secret (whoever knows it can send events as that session)."""
+    return session_key(getattr(request, "session_hash", None)) or "api"
 
 
 def progress_fn(progress: gr.Progress) -> ProgressFn:
@@ -60,6 +63,13 @@ def progress_fn(progress: gr.Progress) -> ProgressFn:
     return report
 
 
+def _as_user_error(error: Exception) -> gr.Error:
+    """An explained error as it is; anything else named, never a bare traceback; no secrets."""
+    if isinstance(error, StudioError):
+        return gr.Error(redact(str(error)), title=type(error).__name__)
+    return gr.Error(redact(f"Unexpected error ({type(error).__name__}): {error}"), title="Unexpected error")
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the studio's explained errors into Gradio error toasts (and API errors)."""
 
@@ -69,8 +79,10 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         def stream(*args: Any, **kwargs: Any) -> Any:
             try:
                 yield from fn(*args, **kwargs)
-            except StudioError as error:
-                raise gr.Error(str(error), title=type(error).__name__) from error
+            except gr.Error:
+                raise
+            except Exception as error:
+                raise _as_user_error(error) from error
 
         return stream
 
@@ -78,7 +90,9 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except StudioError as error:
-            raise gr.Error(str(error), title=type(error).__name__) from error
+        except gr.Error:
+            raise
+        except Exception as error:
+            raise _as_user_error(error) from error
 
     return call

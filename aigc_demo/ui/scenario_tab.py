@@ -128,7 +128,8 @@ class ScenarioTab:
         handler = gpu_function(self._handler(), base=60, per_unit=0, unit_keys=())
         # progress shows on the status line, so streaming text stays readable
         run.click(handler, inputs, outputs, api_name=s.api_name, concurrency_id=GPU_GROUP, concurrency_limit=1,
-                  show_progress_on=outputs[len(s.tasks)])
+                  show_progress_on=outputs[len(s.tasks)],
+                  preprocess=False)  # values reach validate_values as sent: its errors name the field
         stop.click(self.runs.stop_handler(s.id), None, None, queue=False, api_visibility="private")
 
     def _handler(self) -> Any:
