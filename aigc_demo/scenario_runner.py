@@ -50,9 +50,13 @@ class ScenarioState:
 
 
 def build_request(studio: Studio, task: Task, prompt: str, params: dict[str, Any], system: str | None) -> Any:
-    """Request for a task: generator defaults < preset (hardware) defaults < scenario params."""
+    """Request for a task: generator defaults < preset defaults < scenario params, each
+    number then capped by the preset's scenario limits (so one click stays quick)."""
     modality = task.generator
     merged = {**studio.defaults(modality), **params}
+    for key, limit in studio.settings.scenario_limits.get(modality, {}).items():
+        if isinstance(merged.get(key), (int, float)):
+            merged[key] = min(merged[key], limit)
     if modality == "text" and system:
         merged["system_prompt"] = system
     allowed = REQUEST_TYPES[modality].__dataclass_fields__
