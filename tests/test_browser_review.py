@@ -32,7 +32,7 @@ def test_rate_a_scenario_output_then_find_it_in_review_and_export(page, tmp_path
     expect(row.get_by_role("gridcell", name="1", exact=True)).to_be_visible()  # the thumbs-down rating
 
     page.locator("#review-export").click()
-    link = page.locator("#review-export-files a[download]").filter(has_text=".jsonl").first
+    link = page.locator('#review-export-files a[download][href$=".jsonl"]').first
     expect(link).to_be_visible()
     with page.expect_download() as download_info:
         link.click()

@@ -72,7 +72,7 @@ def build(folder: Path) -> None:
         num_layers=2,
         cross_attn_norm=True,
         qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
+        rope_max_seq_len=64,  # room for 161 frames (41 latent frames)
     )
     scheduler = FlowMatchEulerDiscreteScheduler(shift=3.0)
     pipe = WanPipeline(
