@@ -67,9 +67,9 @@ class ChatScenarioTab(ScenarioTab):
                 yield (messages, "", *snapshot[1:])
 
         chat = with_request_args(chat, ["message", "messages", *[n for n, _ in others], "seed"], f"{s.api_name}_chat")
-        for trigger in (send.click, message.submit):
-            trigger(chat, [message, chatbot, *[c for _, c in others], seed], [chatbot, message, status, record_ids] + panels,
-                    api_visibility="private", concurrency_id=GPU_GROUP, concurrency_limit=1, show_progress_on=status)
+        gr.on([send.click, message.submit], chat, [message, chatbot, *[c for _, c in others], seed],
+              [chatbot, message, status, record_ids] + panels, api_visibility="private",
+              concurrency_id=GPU_GROUP, concurrency_limit=1, show_progress_on=status)
         # Re-running a recorded reply puts its message back in the message box.
         targets = [message if f.name == message_field else c for f, c in zip(s.fields, inputs)] + [seed]
         fields = [f.name for f in s.fields] + ["seed"]

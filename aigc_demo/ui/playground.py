@@ -127,14 +127,12 @@ class PlaygroundTabs:
             self._path, inputs, lambda record: [record.seed if n == "seed" else record.params.get(n, gr.skip()) for n in names]
         )
         fn = gpu_function(fn, base=20, per_unit=0.5, unit_keys=("num_inference_steps", "num_frames", "num_images"))
-        for trigger in (run.click, prompt.submit):
-            trigger(
-                fn, inputs, outputs, api_name=f"generate_{modality}" if trigger == run.click else False,
-                concurrency_id=GPU_GROUP, concurrency_limit=1,
-                preprocess=False,  # values reach Studio.prepare as sent: its errors name the field and range
-                show_progress_on=outputs[2] if modality == "text" else outputs[0],  # streamed text stays readable
-                api_visibility="public" if trigger == run.click else "private",
-            )
+        gr.on(
+            [run.click, prompt.submit], fn, inputs, outputs, api_name=f"generate_{modality}",
+            concurrency_id=GPU_GROUP, concurrency_limit=1,
+            preprocess=False,  # values reach Studio.prepare as sent: its errors name the field and range
+            show_progress_on=outputs[2] if modality == "text" else outputs[0],  # streamed text stays readable
+        )
         stop.click(self.runs.stop_handler(modality), None, None, queue=False, api_visibility="private")
         gr.Examples(EXAMPLES[modality], inputs=[prompt], label=self.t("ui.examples"),
                     example_labels=[row[0] for row in EXAMPLES[modality]])
