@@ -36,7 +36,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from contextlib import contextmanager
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,37 +49,53 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory, tiny_cache):
-    """`python app.py --preset tiny` on 127.0.0.1 at a free port; yields its URL."""
-    data_dir = tmp_path_factory.mktemp("app-data")
+@contextmanager
+def running_app(data_dir: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python app.py --preset tiny` on 127.0.0.1 at a free port until it answers; yields
+    (url, process) and stops it afterwards. ``env`` adds environment variables."""
     port = free_port()
-    log = open(data_dir / "server.log", "w")
-    env = {**os.environ, "AIGC_CACHE_DIR": str(tiny_cache.parent / "app-cache"), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--preset", "tiny", "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    environ = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    with open(log, "a") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--preset", "tiny", "--port", str(port), "--data-dir", str(data_dir)],
+            cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"app did not start:\n{(data_dir / 'server.log').read_text()}")
-        time.sleep(0.3)
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except urllib.error.HTTPError:
+                break  # answering (e.g. the login page)
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"app did not start:\n{Path(log).read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_cache(tiny_cache) -> Path:
+    """The cache the launched apps build their tiny models in (shared by all of them)."""
+    return tiny_cache.parent / "app-cache"
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, app_cache):
+    """`python app.py --preset tiny` on 127.0.0.1 at a free port; yields its URL."""
+    data_dir = tmp_path_factory.mktemp("app-data")
+    with running_app(data_dir, data_dir / "server.log", {"AIGC_CACHE_DIR": str(app_cache)}) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import os
 import shutil
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
 import weakref
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -30,7 +23,8 @@ from aigc_demo.review import ReviewStore
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import TIMEOUT_NOTE, OutOfMemory, RunContext, Studio
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import running_app
+
 SMALL_IMAGE = dict(width=64, height=64, num_inference_steps=1)
 
 
@@ -177,45 +171,6 @@ def test_stop_releases_the_session_slot(studio):
 # ---------------------------------------------------------------- kill -9 and restart
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def running_app(data_dir: Path, cache: Path, log: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`python app.py --preset tiny` on a free port; yields (url, process)."""
-    port = _free_port()
-    environ = {**os.environ, "AIGC_CACHE_DIR": str(cache), "PYTHONUNBUFFERED": "1", **env}
-    with open(log, "a") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--preset", "tiny", "--port", str(port), "--data-dir", str(data_dir)],
-            cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"app did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
 def test_killed_mid_generation_the_app_restarts_with_a_consistent_store(tmp_path, tiny_cache):
     from gradio_client import Client
     from gradio_client.utils import Status
@@ -225,7 +180,7 @@ def test_killed_mid_generation_the_app_restarts_with_a_consistent_store(tmp_path
     # ~2.5 s of denoising on one CPU thread (tiny Wan takes at most 125 frames)
     long_video = dict(prompt="slow waves", width=64, height=64, num_frames=121, num_inference_steps=100,
                       api_name="/generate_video")
-    with running_app(data, cache, log) as (url, process):
+    with running_app(data, log, {"AIGC_CACHE_DIR": str(cache)}) as (url, process):
         client = Client(url, analytics_enabled=False, verbose=False)
         _, _, image = client.predict(prompt="a bottle", **SMALL_IMAGE, api_name="/generate_image")
         client.predict(prompt="hello", max_new_tokens=4, api_name="/generate_text")
@@ -237,7 +192,7 @@ def test_killed_mid_generation_the_app_restarts_with_a_consistent_store(tmp_path
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
 
-    with running_app(data, cache, log, AIGC_RUN_TIMEOUT_SECONDS="0.3") as (url, _):
+    with running_app(data, log, {"AIGC_CACHE_DIR": str(cache), "AIGC_RUN_TIMEOUT_SECONDS": "0.3"}) as (url, _):
         client = Client(url, analytics_enabled=False, verbose=False)
         rows = client.predict(api_name="/list_outputs")
         assert image["record_id"] in {row["id"] for row in rows}  # the database opened, the past is there

@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import wave
 import weakref
 from collections import Counter
@@ -27,48 +21,20 @@ from PIL import Image
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import Studio
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import running_app
+
 CLIENTS, REQUESTS = 16, 5
 QUEUE_SIZE = 8
 REQUEST_TIMEOUT = 120  # seconds; a request still waiting after this counts as hung
 MODALITIES = ("text", "image", "audio", "video")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def busy_app(tmp_path_factory, tiny_cache):
+def busy_app(tmp_path_factory, app_cache):
     data = tmp_path_factory.mktemp("load-data")
-    port, log = _free_port(), open(data / "server.log", "w")
-    env = {**os.environ, "AIGC_CACHE_DIR": str(tiny_cache.parent / "app-cache"), "AIGC_QUEUE_SIZE": str(QUEUE_SIZE),
-           "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--preset", "tiny", "--port", str(port), "--data-dir", str(data)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"app did not start:\n{(data / 'server.log').read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    env = {"AIGC_CACHE_DIR": str(app_cache), "AIGC_QUEUE_SIZE": str(QUEUE_SIZE)}
+    with running_app(data, data / "server.log", env) as (url, _):
+        yield url
 
 
 def _path(value) -> Path:

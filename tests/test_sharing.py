@@ -7,11 +7,9 @@ import dataclasses
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +30,8 @@ from aigc_demo.security import (
 )
 from aigc_demo.settings import from_args, from_env, load_auth, preset_settings
 from aigc_demo.studio import RunContext, Studio
+
+from conftest import free_port, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_FakeTokenForTests0123456789abcdefXYZ"  # the shape of a real token, fake value
@@ -61,7 +61,7 @@ def test_share_without_auth_refuses_to_start(how, tmp_path):
 
 def test_allow_public_share_starts_with_a_loud_warning(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "app.py", "--preset", "tiny", "--share", "--allow-public-share", "--port", str(_free_port()),
+        [sys.executable, "app.py", "--preset", "tiny", "--share", "--allow-public-share", "--port", str(free_port()),
          "--data-dir", str(tmp_path)],
         cwd=ROOT, env=_app_env(), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
@@ -206,46 +206,17 @@ def test_one_user_cannot_stop_another_users_run(tmp_path, tiny_cache):
 # ---------------------------------------------------------------- the app with logins and a secret
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def locked_app(tmp_path_factory, tiny_cache):
+def locked_app(tmp_path_factory, app_cache):
     """The app behind a login (a file of two users), with HF_TOKEN set and a video model path
     that contains the token, so that its load error would show the token if nothing hid it."""
     work = tmp_path_factory.mktemp("locked")
     data, users, log_path = work / "data", work / "users.txt", work / "server.log"
     users.write_text("".join(f"{u}:{p}\n" for u, p in USERS.items()), encoding="utf-8")
-    port = _free_port()
-    env = _app_env(AIGC_CACHE_DIR=str(tiny_cache.parent / "app-cache"), AIGC_AUTH=str(users), HF_TOKEN=TOKEN,
+    env = _app_env(AIGC_CACHE_DIR=str(app_cache), AIGC_AUTH=str(users), HF_TOKEN=TOKEN,
                    MY_SERVICE_API_KEY=API_KEY, AIGC_VIDEO_MODEL=str(work / "models" / TOKEN / API_KEY / "wan"))
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "app.py", "--preset", "tiny", "--port", str(port), "--data-dir", str(data)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                break
-        except urllib.error.HTTPError:
-            break  # answering (the login page)
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"app did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield {"url": url, "port": port, "data": data, "log": log_path}
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with running_app(data, log_path, env) as (url, _):
+        yield {"url": url, "port": urllib.parse.urlsplit(url).port, "data": data, "log": log_path}
 
 
 def _client(app, user: str | None = "ann"):
