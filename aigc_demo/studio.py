@@ -331,26 +331,22 @@ class Studio:
     def _retry_on_oom(self, modality: str, attempt: Callable[[], GenerationResult]) -> GenerationResult:
         """Out of memory while generating: free every other model, retry once, then explain.
         (Out of memory while loading is retried by the loader; its error is final here.)"""
-        try:
-            return attempt()
-        except ModelLoadError:
-            raise
-        except Exception as error:
-            if not is_out_of_memory(error):
+        for try_number in (1, 2):
+            try:
+                return attempt()
+            except ModelLoadError:
                 raise
-        self._free_others(modality)
-        try:
-            return attempt()
-        except ModelLoadError:
-            raise
-        except Exception as error:
-            if not is_out_of_memory(error):
-                raise
-            self.manager.unload(modality)
-            raise OutOfMemory(
-                f"Out of memory while generating {modality}, even after unloading the other models. "
-                "Try a smaller size, fewer frames or steps, or a lighter preset."
-            ) from error
+            except Exception as error:
+                if not is_out_of_memory(error):
+                    raise
+                if try_number == 2:
+                    self.manager.unload(modality)
+                    raise OutOfMemory(
+                        f"Out of memory while generating {modality}, even after unloading the other models. "
+                        "Try a smaller size, fewer frames or steps, or a lighter preset."
+                    ) from error
+            self._free_others(modality)
+        raise AssertionError("unreachable")
 
     def _finish(self, result: GenerationResult, context: RunContext) -> GenerationResult:
         """Label smoke-test output, write provenance into files, record the output."""
