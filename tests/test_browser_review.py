@@ -31,6 +31,16 @@ def test_rate_a_scenario_output_then_find_it_in_review_and_export(page, tmp_path
     expect(row.get_by_role("gridcell", name="medical", exact=True)).to_be_visible()
     expect(row.get_by_role("gridcell", name="1", exact=True)).to_be_visible()  # the thumbs-down rating
 
+    # Re-run exactly: select the output, and the Medical tab comes back with the recorded form.
+    recorded_seed = row.get_by_role("gridcell").nth(5).inner_text().strip()  # the seed column
+    row.get_by_role("gridcell", name="report", exact=True).click()
+    expect(page.locator("#review-selected textarea, #review-selected input").first).to_have_value(re.compile(r"^[0-9a-f]{32}$"))
+    page.locator("#review-rerun").click()
+    expect(page.get_by_role("tab", name="Medical", exact=True)).to_have_attribute("aria-selected", "true")
+    seed = panel.get_by_label("Seed (-1 = random)")
+    expect(seed).to_have_value(recorded_seed)
+    page.get_by_role("tab", name="Review", exact=True).click()
+
     page.locator("#review-export").click()
     link = page.locator('#review-export-files a[download][href$=".jsonl"]').first
     expect(link).to_be_visible()

@@ -134,8 +134,9 @@ class ReviewTab:
             f"**Outputs:** {figures['count']} · **rated:** {figures['rated']} · **reviews:** {figures['reviews']}",
             f"**Mean rating:** {figures['mean_rating'] or '–'} · **thumbs-up share:** {_share(figures['thumbs_up_share'])}",
             "",
-            "| by model | outputs | mean | 👍 share |",
+            "| by industry / model | outputs | mean | 👍 share |",
             "|---|---|---|---|",
+            *[f"| {s} | {f['count']} | {f['mean_rating'] or '–'} | {_share(f['thumbs_up_share'])} |" for s, f in figures["by_scenario"].items()],
             *[f"| `{m}` | {f['count']} | {f['mean_rating'] or '–'} | {_share(f['thumbs_up_share'])} |" for m, f in figures["by_model"].items()],
         ]
         chart = pd.DataFrame(
