@@ -158,7 +158,6 @@ class ModelManager:
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()  # least recent first
         self._known_sizes: dict[str, int] = {}
         self._failures: dict[str, _Failure] = {}
-        self._loading: set[str] = set()
         self._reaper: threading.Thread | None = None
         self._stop = threading.Event()
         self.load_count: dict[str, int] = {}
@@ -200,12 +199,7 @@ class ModelManager:
                 if key in self._loaded:  # a different model_ref for this key: replace it
                     self._evict(key)
                 self._make_room(self._known_sizes.get(model_ref, 0), exclude=key)
-                self._loading.add(key)
-            try:
-                entry = self._load(key, model_ref, loader)
-            finally:
-                with self._lock:
-                    self._loading.discard(key)
+            entry = self._load(key, model_ref, loader)
             with self._lock:
                 self._loaded[key] = entry
                 self._known_sizes[model_ref] = entry.size_bytes
@@ -335,10 +329,6 @@ class ModelManager:
     def is_loaded(self, key: str) -> bool:
         with self._lock:
             return key in self._loaded
-
-    def is_loading(self, key: str) -> bool:
-        with self._lock:
-            return key in self._loading
 
     def status(self) -> dict[str, Any]:
         """What is loaded, where, how big, and when last used (most recent last)."""

@@ -53,7 +53,3 @@ class Translator:
         if key not in self._keys:
             raise KeyError(f"no UI string {key!r}")
         return self.i18n(key)
-
-    def text(self, key: str, language: str = "en") -> str:
-        """The plain string (for places that cannot take a translation key)."""
-        return {**ui_strings()}.get(key, {}).get(language, key)

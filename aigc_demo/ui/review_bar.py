@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import gradio as gr
 
 from ..generators.base import StudioError
+from ..review import normalize_rating
 from ..studio import Studio
 from .i18n import Translator
 
@@ -23,7 +24,6 @@ DEFAULT_TAGS: list[tuple[str, str]] = [
     ("Unsafe · 不安全", "unsafe"),
     ("Low quality · 质量差", "low quality"),
 ]
-STARS = {"up": 5, "down": 1}
 
 
 class ReviewBars:
@@ -60,8 +60,8 @@ class ReviewBars:
         if rating in (None, ""):
             gr.Warning("Choose 1-5 stars, or click 👍 / 👎.", title="Review")
             return gr.skip(), gr.skip()
-        stars = STARS.get(rating, rating)
         try:
+            stars = normalize_rating(rating)  # 👍 = 5, 👎 = 1
             for record_id in record_ids:
                 review = self.studio.store.submit_review(record_id, stars, tags or [], comment or "", (reviewer or "").strip())
         except StudioError as error:
