@@ -71,6 +71,4 @@ class ChatScenarioTab(ScenarioTab):
               [chatbot, message, status, record_ids] + panels, api_visibility="private",
               concurrency_id=GPU_GROUP, concurrency_limit=1, show_progress_on=status)
         # Re-running a recorded reply puts its message back in the message box.
-        targets = [message if f.name == message_field else c for f, c in zip(s.fields, inputs)] + [seed]
-        fields = [f.name for f in s.fields] + ["seed"]
-        return {s.id: RerunTarget(((outer, s.id),), targets, lambda record: [record.inputs.get(n, gr.skip()) for n in fields])}
+        return self._rerun_target(outer, [message if f.name == message_field else c for f, c in zip(s.fields, inputs)] + [seed])

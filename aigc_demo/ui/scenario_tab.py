@@ -75,8 +75,14 @@ class ScenarioTab:
                         self.bars.render(record_ids[-1], tags)
                     panels = self._render_panels()
         self._wire(run, stop, inputs + [seed], outputs + [status] + record_ids + panels)
-        fields = [f.name for f in s.fields] + ["seed"]
-        return {s.id: RerunTarget(((outer, s.id),), inputs + [seed], lambda record: [record.inputs.get(n, gr.skip()) for n in fields])}
+        return self._rerun_target(outer, inputs + [seed])
+
+    def _rerun_target(self, outer: gr.Tabs, components: list[gr.Component]) -> dict[str, RerunTarget]:
+        """Re-running a record selects this tab and refills ``components`` (one per field, then
+        the seed) with the form values the record was made from."""
+        names = [f.name for f in self.scenario.fields] + ["seed"]
+        return {self.scenario.id: RerunTarget(((outer, self.scenario.id),), components,
+                                              lambda record: [record.inputs.get(n, gr.skip()) for n in names])}
 
     def _panel_sources(self) -> list[str]:
         """Pre-steps, then tasks with a parser: each has panels computed by code."""
@@ -107,7 +113,7 @@ class ScenarioTab:
                            file_types=[f".{ext}" for ext in field.extensions] or None)
         if field.kind == "number":
             return gr.Number(value=field.default, label=label, info=info, minimum=field.minimum, maximum=field.maximum,
-                             precision=0 if isinstance(field.default, int) else None)
+                             precision=0 if field.integer else None)
         return gr.Textbox(value=field.default, label=label, info=info, lines=4 if field.kind == "textarea" else 1)
 
     def _render_output(self, task: Any) -> gr.Component:
