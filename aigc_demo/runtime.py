@@ -183,8 +183,11 @@ class ModelManager:
 
     # ------------------------------------------------------------ loading
 
-    def get(self, key: str, model_ref: str, loader: Loader) -> LoadedModel:
-        """The loaded model for ``key``; loads it (once) with ``loader(device, dtype)``."""
+    def get(self, key: str, model_ref: str, loader: Loader, size_hint: int = 0) -> LoadedModel:
+        """The loaded model for ``key``; loads it (once) with ``loader(device, dtype)``.
+
+        Room is made before loading for the model's size when known (measured at an earlier
+        load), else for ``size_hint`` (e.g. its weight files on disk)."""
         with self._lock:
             entry = self._touch(key, model_ref)
             if entry is not None:
@@ -198,7 +201,7 @@ class ModelManager:
                 self._raise_recent_failure(key, model_ref)
                 if key in self._loaded:  # a different model_ref for this key: replace it
                     self._evict(key)
-                self._make_room(self._known_sizes.get(model_ref, 0), exclude=key)
+                self._make_room(self._known_sizes.get(model_ref, size_hint), exclude=key)
             entry = self._load(key, model_ref, loader)
             with self._lock:
                 self._loaded[key] = entry

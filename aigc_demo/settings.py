@@ -116,16 +116,38 @@ def hub_reachable(timeout: float = 1.5) -> bool:
         return False
 
 
-def cached_on_disk(model_ref: str) -> bool:
-    """A Hub id already in the local Hugging Face cache, or a local path."""
+def local_copy(model_ref: str) -> Path | None:
+    """A local path, or the Hugging Face cache's snapshot folder of a Hub id; None if neither."""
     if Path(model_ref).exists():
-        return True
+        return Path(model_ref)
     if model_ref.count("/") != 1:
-        return False
+        return None
     from huggingface_hub import constants  # light: no torch
 
     folder = Path(constants.HF_HUB_CACHE) / ("models--" + model_ref.replace("/", "--")) / "snapshots"
-    return folder.is_dir() and any(folder.iterdir())
+    return folder if folder.is_dir() and any(folder.iterdir()) else None
+
+
+def cached_on_disk(model_ref: str) -> bool:
+    """A Hub id already in the local Hugging Face cache, or a local path."""
+    return local_copy(model_ref) is not None
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+
+
+def weights_on_disk(model_ref: str) -> int:
+    """Bytes of weight files a model has on this machine (0 when unknown): a size hint that
+    lets the model manager make room before a first load."""
+    folder = local_copy(model_ref)
+    if folder is None:
+        return 0
+    if folder.is_file():
+        return folder.stat().st_size
+    # the cache holds one folder per revision: count the newest only
+    snapshots = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime) if folder.name == "snapshots" else [folder]
+    root = snapshots[-1] if snapshots else folder
+    return sum(p.stat().st_size for p in root.rglob("*") if p.suffix in WEIGHT_SUFFIXES and p.is_file())
 
 
 def resolve_auto(notes: list[str]) -> str:

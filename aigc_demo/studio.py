@@ -35,7 +35,7 @@ from .generators.base import (
 )
 from .runtime import LoadedModel, ModelManager
 from .security import Blocklist, redact, redact_data
-from .settings import Settings
+from .settings import Settings, weights_on_disk
 
 _GENERATOR_CLASSES = {
     "text": ("aigc_demo.generators.text", "TextGenerator"),
@@ -155,7 +155,7 @@ class Studio:
         """Get the model for ``modality`` from the manager, loading it on first use."""
         ref = self.model_ref(modality)
         try:
-            return self.manager.get(modality, ref, self._loader(modality, ref))
+            return self.manager.get(modality, ref, self._loader(modality, ref), size_hint=weights_on_disk(ref))
         except ModelLoadError as error:  # e.g. the remembered failure, named by the raw reference
             raise _explained_load_error(ref, error) from None
 

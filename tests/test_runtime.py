@@ -145,3 +145,17 @@ def test_new_model_ref_for_a_key_replaces_the_old_one():
     second = manager.get("text", "two", linear_loader(1))
     assert first.model is not second.model
     assert [m["model"] for m in manager.status()["loaded"]] == ["two"]
+
+
+def test_size_hint_makes_room_before_a_first_load():
+    manager = ModelManager(device="cpu", budget_bytes=int(2.5 * MB))
+    manager.get("a", "a", linear_loader(1))
+    manager.get("b", "b", linear_loader(1))
+    seen_loaded: list[list[str]] = []
+
+    def watching_loader(device, dtype):
+        seen_loaded.append([m["key"] for m in manager.status()["loaded"]])
+        return linear_loader(1)(device, dtype)
+
+    manager.get("c", "c", watching_loader, size_hint=MB)  # never loaded before: the hint decides
+    assert seen_loaded == [["b"]]

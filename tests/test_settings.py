@@ -72,3 +72,15 @@ def test_auth_must_be_user_colon_password():
         parse_auth("nocolon")
     with pytest.raises(SystemExit):
         from_args(["--preset", "nonsense"])
+
+
+def test_weights_on_disk_counts_weight_files_of_a_local_model(tmp_path):
+    from aigc_demo.settings import weights_on_disk
+
+    (tmp_path / "unet").mkdir()
+    (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"x" * 1000)
+    (tmp_path / "model.gguf").write_bytes(b"x" * 300)
+    (tmp_path / "config.json").write_text("{}")
+    assert weights_on_disk(str(tmp_path)) == 1300
+    assert weights_on_disk(str(tmp_path / "model.gguf")) == 300
+    assert weights_on_disk("no-such-org/no-such-model") == 0
