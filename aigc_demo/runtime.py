@@ -36,10 +36,13 @@ def detect_device(requested: str = "auto") -> str:
     return "cpu"
 
 
-def choose_dtype(device: str) -> Any:
-    """bf16 on GPUs that support it, fp16 on other accelerators, fp32 on CPU."""
+def choose_dtype(device: str, requested: str = "auto") -> Any:
+    """bf16 on GPUs that support it, fp16 on other accelerators, fp32 on CPU - unless a dtype
+    is requested explicitly (a switch for optimisations that change outputs)."""
     import torch
 
+    if requested != "auto":
+        return getattr(torch, requested)
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device == "mps":
@@ -140,6 +143,7 @@ class ModelManager:
     def __init__(
         self,
         device: str = "auto",
+        dtype: str = "auto",
         budget_bytes: int | None = None,
         idle_seconds: float | None = None,
         failure_cooldown: float = 30.0,
@@ -147,6 +151,7 @@ class ModelManager:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._requested_device = device
+        self._requested_dtype = dtype
         self._device: str | None = None
         self._budget = budget_bytes
         self.idle_seconds = idle_seconds
@@ -172,7 +177,7 @@ class ModelManager:
 
     @property
     def dtype(self) -> Any:
-        return choose_dtype(self.device)
+        return choose_dtype(self.device, self._requested_dtype)
 
     @property
     def budget_bytes(self) -> int:

@@ -23,6 +23,7 @@ from .generators.base import MAX_PROMPT_CHARS, MODALITIES
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 PRESETS_FILE = ASSETS_DIR / "presets.yaml"
 PRESET_NAMES = ("auto", "gpu", "cpu", "offline", "tiny")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
 HUB_HOST = ("huggingface.co", 443)
 DEFAULT_BLOCKLIST = ASSETS_DIR / "blocklist.txt"
 Auth = tuple[str, str] | tuple[tuple[str, str], ...]
@@ -47,6 +48,7 @@ class Settings:
     scenario_limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # caps on scenario tasks
     unavailable: Mapping[str, str] = field(default_factory=dict)
     device: str = "auto"  # auto | cuda | mps | cpu
+    dtype: str = "auto"  # auto (bf16/fp16 on GPU, fp32 on CPU) | float32 | float16 | bfloat16
     data_dir: Path = Path("data")
     cache_dir: Path | None = None
     memory_budget_gb: float | None = None  # None: most of the device's memory
@@ -244,6 +246,10 @@ def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
     overrides: dict[str, Any] = {"notes": tuple(notes)}
     if (value := pick("device", "AIGC_DEVICE")) is not None:
         overrides["device"] = value
+    if (value := pick("dtype", "AIGC_DTYPE")) is not None:
+        if value not in DTYPES:
+            raise ValueError(f"AIGC_DTYPE must be one of {', '.join(DTYPES)} (got {value!r})")
+        overrides["dtype"] = value
     if (value := pick("data_dir", "AIGC_DATA_DIR")) is not None:
         overrides["data_dir"] = Path(value)
     if (value := pick("cache_dir", "AIGC_CACHE_DIR")) is not None:
@@ -316,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", dest="data_dir", help="where outputs and reviews live (env AIGC_DATA_DIR)")
     parser.add_argument("--cache-dir", dest="cache_dir", help="where tiny/offline models are built (env AIGC_CACHE_DIR)")
     parser.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), help="env AIGC_DEVICE")
+    parser.add_argument("--dtype", choices=DTYPES, help="weights' dtype (env AIGC_DTYPE; auto: bf16/fp16 on GPU, fp32 on CPU)")
     parser.add_argument("--memory-budget-gb", dest="memory_budget_gb", type=float, help="env AIGC_MEMORY_BUDGET_GB")
     parser.add_argument("--idle-unload-seconds", dest="idle_unload_seconds", type=float, help="env AIGC_IDLE_UNLOAD_SECONDS")
     for modality in MODALITIES:

@@ -96,6 +96,7 @@ class Studio:
         budget = int(settings.memory_budget_gb * 2**30) if settings.memory_budget_gb else None
         self.manager = ModelManager(
             device=settings.device,
+            dtype=settings.dtype,
             budget_bytes=budget,
             idle_seconds=settings.idle_unload_seconds or None,
             failure_cooldown=settings.failure_cooldown_seconds,

@@ -159,3 +159,12 @@ def test_size_hint_makes_room_before_a_first_load():
 
     manager.get("c", "c", watching_loader, size_hint=MB)  # never loaded before: the hint decides
     assert seen_loaded == [["b"]]
+
+
+def test_dtype_can_be_switched_in_settings():
+    from aigc_demo.settings import from_args
+
+    assert from_args(["--preset", "tiny", "--dtype", "bfloat16"], env={}).dtype == "bfloat16"
+    manager = ModelManager(device="cpu", dtype="bfloat16")
+    entry = manager.get("text", "m", linear_loader(1))
+    assert entry.dtype == "bfloat16" and next(entry.model.parameters()).dtype == torch.bfloat16
