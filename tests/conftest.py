@@ -153,3 +153,12 @@ def page(browser, app_server) -> Iterator:
     context.close()
 
 
+
+
+def output_path(value) -> Path:
+    """The local file behind a gradio_client file output (a path, or a dict holding one)."""
+    if isinstance(value, dict):
+        value = value.get("video") or value.get("image") or value.get("path") or value.get("name")
+        if isinstance(value, dict):
+            value = value.get("path")
+    return Path(value)

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import json
 import wave
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from conftest import output_path
+
 SCENARIO_ENDPOINTS = ("/retail_copy", "/medical_report", "/film_script", "/maintenance_plan", "/market_brief", "/service_reply")
-
-
-def _file(value) -> Path:
-    """gradio_client returns a local path (or a dict with one) for file outputs."""
-    if isinstance(value, dict):
-        value = value.get("video") or value.get("path") or value.get("name")
-        if isinstance(value, dict):
-            value = value.get("path")
-    return Path(value)
 
 
 def test_endpoints_are_published(client):
@@ -45,21 +37,21 @@ def test_generate_text_streams_in_chunks(client):
 def test_generate_image_returns_png_at_size(client):
     gallery, seed, details = client.predict(prompt="a bamboo bottle", width=64, height=96, seed=3, api_name="/generate_image")
     assert seed == 3 and len(gallery) == 1
-    with Image.open(_file(gallery[0]["image"])) as image:
+    with Image.open(output_path(gallery[0]["image"])) as image:
         assert image.size == (64, 96)
     assert any("noise" in note for note in details["notes"])
 
 
 def test_generate_audio_returns_wav(client):
     audio, seed, details = client.predict(prompt="Welcome to our store.", seed=1, api_name="/generate_audio")
-    with wave.open(str(_file(audio))) as wav:
+    with wave.open(str(output_path(audio))) as wav:
         assert wav.getnframes() > 0
     assert details["model"] == "tiny:audio"
 
 
 def test_generate_video_returns_mp4_with_snapped_frames(client):
     video, seed, details = client.predict(prompt="waves", num_frames=6, width=64, height=64, api_name="/generate_video")
-    assert _file(video).suffix == ".mp4" and _file(video).stat().st_size > 0
+    assert output_path(video).suffix == ".mp4" and output_path(video).stat().st_size > 0
     assert details["params"]["num_frames"] == 5  # Wan needs 4k+1 frames
 
 

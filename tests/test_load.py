@@ -13,7 +13,6 @@ import wave
 import weakref
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -21,7 +20,7 @@ from PIL import Image
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import Studio
 
-from conftest import running_app
+from conftest import output_path, running_app
 
 CLIENTS, REQUESTS = 16, 5
 QUEUE_SIZE = 8
@@ -35,14 +34,6 @@ def busy_app(tmp_path_factory, app_cache):
     env = {"AIGC_CACHE_DIR": str(app_cache), "AIGC_QUEUE_SIZE": str(QUEUE_SIZE)}
     with running_app(data, data / "server.log", env) as (url, _):
         yield url
-
-
-def _path(value) -> Path:
-    if isinstance(value, dict):
-        value = value.get("video") or value.get("image") or value.get("path")
-        if isinstance(value, dict):
-            value = value.get("path")
-    return Path(value)
 
 
 def _request(modality: str, seed: int) -> dict:
@@ -62,13 +53,13 @@ def _check(modality: str, seed: int, output: tuple) -> None:
     if modality == "text":
         assert isinstance(value, str)
     elif modality == "image":
-        with Image.open(_path(value[0])) as image:
+        with Image.open(output_path(value[0])) as image:
             assert image.size == (64, 64)
     elif modality == "audio":
-        with wave.open(str(_path(value))) as wav:
+        with wave.open(str(output_path(value))) as wav:
             assert wav.getnframes() > 0
     else:
-        assert _path(value).suffix == ".mp4" and _path(value).stat().st_size > 0
+        assert output_path(value).suffix == ".mp4" and output_path(value).stat().st_size > 0
 
 
 def _client_session(url: str, index: int) -> list[str]:

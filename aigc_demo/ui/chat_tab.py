@@ -24,9 +24,7 @@ class ChatScenarioTab(ScenarioTab):
         s = self.scenario
         message_field, history_field = s.chat  # type: ignore[misc]
         reply = next(t for t in s.tasks if t.generator == "text")
-        with gr.Tab(self.t(scenario_key(s, "tab")), id=s.id, elem_id=f"tab-{s.id}"):
-            gr.Markdown(self.t(scenario_key(s, "title")), elem_classes=["scenario-title"])
-            gr.Markdown(self.t(scenario_key(s, "description")))
+        with self._tab():
             with gr.Row():
                 with gr.Column(scale=1):
                     inputs = [self._render_field(f) for f in s.fields]

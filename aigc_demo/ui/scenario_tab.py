@@ -49,9 +49,7 @@ class ScenarioTab:
     def render(self, outer: gr.Tabs) -> dict[str, RerunTarget]:
         """Draw the tab; returns where its records can be re-run (this tab's form)."""
         s = self.scenario
-        with gr.Tab(self.t(scenario_key(s, "tab")), id=s.id, elem_id=f"tab-{s.id}"):
-            gr.Markdown(self.t(scenario_key(s, "title")), elem_classes=["scenario-title"])
-            gr.Markdown(self.t(scenario_key(s, "description")))
+        with self._tab():
             with gr.Row():
                 with gr.Column(scale=2):
                     inputs = [self._render_field(f) for f in s.fields]
@@ -76,6 +74,15 @@ class ScenarioTab:
                     panels = self._render_panels()
         self._wire(run, stop, inputs + [seed], outputs + [status] + record_ids + panels)
         return self._rerun_target(outer, inputs + [seed])
+
+    def _tab(self) -> gr.Tab:
+        """The scenario's tab, opened with its title and description."""
+        s = self.scenario
+        tab = gr.Tab(self.t(scenario_key(s, "tab")), id=s.id, elem_id=f"tab-{s.id}")
+        with tab:
+            gr.Markdown(self.t(scenario_key(s, "title")), elem_classes=["scenario-title"])
+            gr.Markdown(self.t(scenario_key(s, "description")))
+        return tab
 
     def _rerun_target(self, outer: gr.Tabs, components: list[gr.Component]) -> dict[str, RerunTarget]:
         """Re-running a record selects this tab and refills ``components`` (one per field, then
