@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .generators.base import ModelLoadError
+from aigc_demo.core.types import ModelLoadError
 from .tiny import default_cache_dir as _tiny_cache_dir
 
 log = logging.getLogger(__name__)

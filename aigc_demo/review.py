@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aigc_demo import __version__
-from aigc_demo.generators.base import MODALITIES, GenerationResult, ValidationError
+from aigc_demo.core.types import MODALITIES, GenerationResult, ValidationError
 
 DB_NAME = "reviews.sqlite3"
 THUMBS_UP = 5

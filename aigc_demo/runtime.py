@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .generators.base import ModelLoadError
+from aigc_demo.core.types import ModelLoadError
 
 Loader = Callable[[str, Any], Any]  # loader(device, dtype) -> model object
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .generators.base import (
+from aigc_demo.core.params import check_range
+from aigc_demo.core.types import (
     MAX_SEED,
     AudioRequest,
     CancelToken,
@@ -22,7 +23,6 @@ from .generators.base import (
     TextRequest,
     ValidationError,
     VideoRequest,
-    check_range,
     no_progress,
     resolve_seed,
 )

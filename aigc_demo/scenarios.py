@@ -29,7 +29,9 @@ from typing import Any, Callable
 
 import yaml
 
-from aigc_demo.generators.base import (
+from aigc_demo.core.text import AI_LABEL, LANGUAGES, Bilingual, lang
+
+from aigc_demo.core.types import (
     MODALITIES,
     AudioRequest,
     ImageRequest,
@@ -38,7 +40,6 @@ from aigc_demo.generators.base import (
     VideoRequest,
 )
 
-LANGUAGES = ("en", "zh")
 FIELD_KINDS = ("text", "textarea", "number", "choice", "language", "table", "file")
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = ROOT / "assets" / "scenarios"
@@ -67,34 +68,6 @@ class ScenarioError(ValueError):
 # ---------------------------------------------------------------- data model
 
 
-@dataclass(frozen=True)
-class Bilingual(Mapping[str, str]):
-    """A text in English and Chinese; also a read-only mapping {"en": ..., "zh": ...}."""
-
-    en: str
-    zh: str
-
-    def __getitem__(self, language: str) -> str:
-        if language == "en":
-            return self.en
-        if language == "zh":
-            return self.zh
-        raise KeyError(language)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(LANGUAGES)
-
-    def __len__(self) -> int:
-        return len(LANGUAGES)
-
-    def as_dict(self) -> dict[str, str]:
-        return {"en": self.en, "zh": self.zh}
-
-
-AI_LABEL = Bilingual(
-    en="AI-generated content. Review before use.",
-    zh="本内容由 AI 生成，请审核后使用。",
-)
 _DISCLAIMER_MARK = "⚠️ "
 _LABEL_MARK = "🤖 "
 _FOOTER_RULE = "---"
@@ -153,7 +126,7 @@ class Field:
 
     def headers(self, language: str = "en") -> list[str]:
         """A table field's column headers in ``language``."""
-        return [c.label[_lang(language)] for c in self.columns]
+        return [c.label[lang(language)] for c in self.columns]
 
     def row_dicts(self, value: Any) -> list[dict[str, str]]:
         """A table field's (checked) value as ``{column name: cell}`` mappings."""
@@ -273,7 +246,7 @@ class Scenario:
 
     def task_params(self, task: Task | str, language: str) -> dict[str, Any]:
         task = self._task(task)
-        return {**task.params, **task.params_by_language.get(_lang(language), {})}
+        return {**task.params, **task.params_by_language.get(lang(language), {})}
 
     def item_limit(self, task: Task | str, values: Mapping[str, Any] | None = None) -> int | None:
         task = self._task(task)
@@ -317,7 +290,7 @@ class Scenario:
 
         A step's ValidationError names the form field it came from (e.g. a bad CSV)."""
         checked = self.validate_values(values)
-        language = _lang(language or self.language(checked))
+        language = lang(language or self.language(checked))
         return {use.step: self._run_step(use, checked, language) for use in self.pre_steps}
 
     def computed_variables(self) -> dict[str, str]:
@@ -358,7 +331,7 @@ class Scenario:
         task = self._task(task)
         if task.system_prompt is None:
             return None
-        return Template(task.system_prompt[_lang(language)]).substitute({}).strip()
+        return Template(task.system_prompt[lang(language)]).substitute({}).strip()
 
     def _substitute(
         self,
@@ -403,7 +376,7 @@ class Scenario:
 
     def finish_text(self, text: str, language: str) -> str:
         """Append the disclaimer (if any) and the AI label (if label_outputs); idempotent."""
-        language = _lang(language)
+        language = lang(language)
         footer = []
         if self.disclaimer is not None and self.disclaimer[language] not in text:
             footer.append(_DISCLAIMER_MARK + self.disclaimer[language])
@@ -432,10 +405,6 @@ class Scenario:
 
 def _mentions(template: str, name: str) -> bool:
     return any(name in (m.group("named"), m.group("braced")) for m in Template.pattern.finditer(template))
-
-
-def _lang(language: str | None) -> str:
-    return "zh" if str(language or "").lower().startswith("zh") else "en"
 
 
 def _display(f: Field, value: Any, language: str) -> str:

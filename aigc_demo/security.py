@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TextIO
 
-from .generators.base import ValidationError
+from aigc_demo.core.types import ValidationError
 
 REDACTED = "[redacted]"
 

@@ -18,7 +18,8 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from .generators.base import MAX_PROMPT_CHARS, MODALITIES
+from aigc_demo.core.params import MAX_PROMPT_CHARS
+from aigc_demo.core.types import MODALITIES
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 PRESETS_FILE = ASSETS_DIR / "presets.yaml"

@@ -18,17 +18,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from . import __version__
-from .generators.base import (
+from aigc_demo.core.params import check_prompt
+from aigc_demo.core.types import (
     MODALITIES,
     CancelToken,
     GenerationResult,
     ModelLoadError,
+    OutOfMemory,
     ProgressFn,
     Request,
     StudioError,
     TextRequest,
     ValidationError,
-    check_prompt,
     no_progress,
     request_params,
     resolve_seed,
@@ -54,10 +55,6 @@ class RunContext:
     task: str = ""
     session_id: str = ""
     inputs: Mapping[str, Any] = field(default_factory=dict)  # the scenario form, for re-runs
-
-
-class OutOfMemory(StudioError):
-    pass
 
 
 def is_out_of_memory(error: BaseException | None) -> bool:

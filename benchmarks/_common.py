@@ -212,7 +212,7 @@ VIDEO = dict(width=64, height=64, num_frames=5, fps=8, num_inference_steps=2, gu
 
 
 def tiny_request(modality: str, **changes):  # -> a generators.base request
-    from aigc_demo.generators.base import AudioRequest, ImageRequest, TextRequest, VideoRequest
+    from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, VideoRequest
 
     if modality == "text":
         return TextRequest(PROMPTS["text"], SYSTEM, seed=SEED, **{**TEXT, **changes})

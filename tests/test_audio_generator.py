@@ -13,7 +13,7 @@ from aigc_demo.generators.audio import (
     sample_rate_of,
     split_sentences,
 )
-from aigc_demo.generators.base import AudioRequest, CancelToken, ModelLoadError, ValidationError
+from aigc_demo.core.types import AudioRequest, CancelToken, ModelLoadError, ValidationError
 from aigc_demo.tiny.audio import TINY_VOICE_PRESETS
 
 # ---------------------------------------------------------------- split_sentences

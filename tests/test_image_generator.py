@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aigc_demo.generators.base import CancelToken, ImageRequest, ModelLoadError, ValidationError
+from aigc_demo.core.types import CancelToken, ImageRequest, ModelLoadError, ValidationError
 from aigc_demo.generators.image import ImageGenerator
 
 GEN = ImageGenerator()

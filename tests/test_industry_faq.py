@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aigc_demo.generators.base import ValidationError
+from aigc_demo.core.types import ValidationError
 from aigc_demo.industry.faq import (
     FaqError,
     analyse_sentiment,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aigc_demo.generators.base import ValidationError
+from aigc_demo.core.types import ValidationError
 from aigc_demo.industry.maintenance import (
     TaskRow,
     assess_readings,

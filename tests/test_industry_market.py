@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aigc_demo.generators.base import ValidationError
+from aigc_demo.core.types import ValidationError
 from aigc_demo.industry import market, plot_value
 from aigc_demo.industry.market import (
     chart_long_rows,

@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from aigc_demo.generators.base import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
+from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
 from aigc_demo.settings import from_env, preset_settings
 from aigc_demo.studio import RunContext, Studio
 

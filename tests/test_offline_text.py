@@ -8,7 +8,7 @@ import json
 import pytest
 
 from aigc_demo import offline
-from aigc_demo.generators.base import ModelLoadError, TextRequest
+from aigc_demo.core.types import ModelLoadError, TextRequest
 from aigc_demo.generators.text import TextGenerator
 
 needs_smollm2 = pytest.mark.skipif(

@@ -19,7 +19,8 @@ import pytest
 from PIL import Image
 
 from aigc_demo import provenance
-from aigc_demo.generators.base import GenerationResult, ValidationError, atomic_path, new_output_path
+from aigc_demo.core.files import atomic_path, new_output_path
+from aigc_demo.core.types import GenerationResult, ValidationError
 from aigc_demo.review import (
     DB_NAME,
     MIGRATIONS,
@@ -285,7 +286,7 @@ CHILD = textwrap.dedent(
     import numpy as np
     from PIL import Image
     from aigc_demo import provenance
-    from aigc_demo.generators.base import atomic_path, new_output_path
+    from aigc_demo.core.files import atomic_path, new_output_path
     from aigc_demo.review import OutputRecord, ReviewStore
 
     store = ReviewStore(sys.argv[1])

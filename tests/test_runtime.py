@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-from aigc_demo.generators.base import ModelLoadError
+from aigc_demo.core.types import ModelLoadError
 from aigc_demo.runtime import ModelManager, model_size_bytes
 
 MB = 2**20

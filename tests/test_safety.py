@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aigc_demo.generators.base import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
+from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
 from aigc_demo.scenario_runner import run_scenario
 from aigc_demo.scenarios import load_scenarios
 from aigc_demo.security import Blocklist

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aigc_demo.generators.base import ValidationError
+from aigc_demo.core.types import ValidationError
 from aigc_demo.scenarios import (
     AI_LABEL,
     DEFAULT_FOLDER,

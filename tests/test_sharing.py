@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from aigc_demo.generators.base import ImageRequest, VideoRequest
+from aigc_demo.core.types import ImageRequest, VideoRequest
 from aigc_demo.security import (
     REDACTED,
     RedactingStream,

@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from aigc_demo import provenance
-from aigc_demo.generators.base import AudioRequest, ImageRequest, ModelLoadError, TextRequest, ValidationError, VideoRequest
+from aigc_demo.core.types import (
+    AudioRequest,
+    ImageRequest,
+    ModelLoadError,
+    TextRequest,
+    ValidationError,
+    VideoRequest,
+)
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import OutOfMemory, RunContext, Studio
 

@@ -8,13 +8,7 @@ import threading
 
 import pytest
 
-from aigc_demo.generators.base import (
-    MAX_SEED,
-    CancelToken,
-    ModelLoadError,
-    TextRequest,
-    ValidationError,
-)
+from aigc_demo.core.types import MAX_SEED, CancelToken, ModelLoadError, TextRequest, ValidationError
 from aigc_demo.generators.text import TextGenerator, TextModel
 
 

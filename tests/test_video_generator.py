@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aigc_demo.generators.base import CancelToken, ModelLoadError, ValidationError, VideoRequest
+from aigc_demo.core.types import CancelToken, ModelLoadError, ValidationError, VideoRequest
 from aigc_demo.generators.video import VideoGenerator, frame_rule, snap_frames
 
 STEPS = 2

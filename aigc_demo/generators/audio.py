@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .base import (
+from aigc_demo.core.files import atomic_path, new_output_path
+from aigc_demo.core.params import check_prompt, check_range
+from aigc_demo.core.types import (
     MAX_SEED,
     AudioRequest,
     CancelToken,
@@ -22,10 +24,6 @@ from .base import (
     ProgressFn,
     Timer,
     ValidationError,
-    atomic_path,
-    check_prompt,
-    check_range,
-    new_output_path,
     no_progress,
     request_params,
     resolve_seed,

@@ -13,7 +13,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .base import (
+from aigc_demo.core.files import atomic_path, new_output_path
+from aigc_demo.core.params import check_prompt, check_range, snap
+from aigc_demo.core.types import (
     MAX_SEED,
     CancelToken,
     GenerationResult,
@@ -22,14 +24,9 @@ from .base import (
     ProgressFn,
     Timer,
     ValidationError,
-    atomic_path,
-    check_prompt,
-    check_range,
-    new_output_path,
     no_progress,
     request_params,
     resolve_seed,
-    snap,
 )
 
 if TYPE_CHECKING:

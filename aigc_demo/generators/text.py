@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .base import (
+from aigc_demo.core.params import check_prompt, check_range
+from aigc_demo.core.types import (
     MAX_SEED,
     CancelToken,
     GenerationResult,
@@ -27,8 +28,6 @@ from .base import (
     TextRequest,
     Timer,
     ValidationError,
-    check_prompt,
-    check_range,
     no_progress,
     request_params,
     resolve_seed,

@@ -31,7 +31,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from aigc_demo.generators.base import ValidationError
+from aigc_demo.core.types import ValidationError
+from aigc_demo.core.text import lang
 
 FAQ_FOLDER = Path(__file__).resolve().parents[2] / "assets" / "faq"
 # A question is covered when its best entry matches most of it (coverage >= COVERAGE_THRESHOLD),
@@ -464,7 +465,7 @@ def sentiment(text: str) -> str:
 
 
 def sentiment_label(label: str, language: str = "en") -> str:
-    return SENTIMENT_LABELS[label][_lang(language)]
+    return SENTIMENT_LABELS[label][lang(language)]
 
 
 # ---------------------------------------------------------------- escalation
@@ -483,14 +484,10 @@ REASONS = {
 }
 
 
-def _lang(language: str | None) -> str:
-    return "zh" if str(language or "").lower().startswith("zh") else "en"
-
-
 def should_escalate(question: str, hits: Sequence[Hit], sentiment_label_: str, language: str = "en",
                     threshold: float = COVERAGE_THRESHOLD) -> tuple[bool, str]:
     """(escalate?, why) - why in ``language``; several reasons are joined with "; "."""
-    language = _lang(language)
+    language = lang(language)
     reasons = []
     if sentiment_label_ == "angry":
         reasons.append(REASONS["angry"][language])
@@ -526,7 +523,7 @@ def format_history(history: Any, language: str = "en", turns: int = HISTORY_TURN
 
     Accepts Gradio messages (``[{"role": "user", "content": ...}, ...]``), (user, assistant)
     pairs, or text (returned trimmed)."""
-    language = _lang(language)
+    language = lang(language)
     names = {"user": "客户" if language == "zh" else "Customer", "assistant": "客服" if language == "zh" else "Agent"}
     if history is None:
         return ""
@@ -552,7 +549,7 @@ def format_history(history: Any, language: str = "en", turns: int = HISTORY_TURN
 
 def format_entries(hits: Sequence[Hit], language: str = "en") -> str:
     """The FAQ entries a reply may use, each with its id, question and answer."""
-    language = _lang(language)
+    language = lang(language)
     if not hits:
         return "（无匹配的 FAQ 条目）" if language == "zh" else "(no matching FAQ entry)"
     q, a = ("问", "答") if language == "zh" else ("Q", "A")
@@ -594,7 +591,7 @@ $entries
 
 
 def coverage_instruction(covered: bool, contact: str, language: str) -> str:
-    language = _lang(language)
+    language = lang(language)
     if covered:
         return ("先直接回答问题，再视需要补充一句相关信息。" if language == "zh"
                 else "Answer the question directly first, then add one helpful detail if relevant.")
@@ -608,7 +605,7 @@ def reply_variables(question: str, history: Any, hits: Sequence[Hit], faq: Faq |
                     threshold: float = COVERAGE_THRESHOLD) -> dict[str, str]:
     """Template variables for a grounded reply: ``history``, ``question``, ``entries``,
     ``coverage`` (the instruction that depends on whether the FAQ covers the question)."""
-    language = _lang(language)
+    language = lang(language)
     used = grounding_hits(hits, threshold)
     history_text = format_history(history, language) or ("（无）" if language == "zh" else "(none)")
     return {
@@ -623,7 +620,7 @@ def build_reply_prompt(question: str, history: Any, hits: Sequence[Hit], tone: s
                        faq: Faq | None = None, template: Mapping[str, str] | None = None) -> str:
     """The grounded prompt: the used FAQ entries, the conversation and the rules (answer only
     from the entries; hand over to a human when they do not cover the question)."""
-    language = _lang(language)
+    language = lang(language)
     variables = reply_variables(question, history, hits, faq, language)
     variables["brand"] = faq.name if faq else ("本品牌" if language == "zh" else "the brand")
     variables["tone"] = TONES.get(tone, {}).get(language, tone)
@@ -651,7 +648,7 @@ class ServiceTurn:
 
     def summary(self, language: str = "en") -> str:
         """One Markdown line for the UI: entries used, sentiment, escalation."""
-        language = _lang(language)
+        language = lang(language)
         ids = ", ".join(f"`{h.entry.id}`" for h in self.used) or ("无" if language == "zh" else "none")
         mood = sentiment_label(self.sentiment.label, language)
         if language == "zh":

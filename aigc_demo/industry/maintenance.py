@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
+from aigc_demo.core.text import lang
+
 COLUMNS = ("task", "priority", "due", "duration", "parts", "skill")
 HEADERS = {
     "en": ("Task", "Priority", "Due", "Duration", "Parts", "Skill"),
@@ -68,12 +70,8 @@ class TaskRow:
         return PRIORITIES.index(self.priority) if self.priority in PRIORITIES else 3
 
     def cells(self, language: str = "en") -> list[str]:
-        priority = PRIORITY_LABELS.get(self.priority, self.priority) if _lang(language) == "zh" else self.priority
+        priority = PRIORITY_LABELS.get(self.priority, self.priority) if lang(language) == "zh" else self.priority
         return [self.task, priority, self.due, self.duration, self.parts, self.skill]
-
-
-def _lang(language: str | None) -> str:
-    return "zh" if str(language or "").lower().startswith("zh") else "en"
 
 
 def _key(text: str) -> str:
@@ -416,7 +414,7 @@ def parse_task_table(text: str) -> tuple[list[TaskRow], bool, str]:
 
 def task_table(rows: Iterable[TaskRow], language: str = "en") -> tuple[list[str], list[list[str]]]:
     """Headers and cells for a table component, in ``language``."""
-    language = _lang(language)
+    language = lang(language)
     return list(HEADERS[language]), [row.cells(language) for row in rows]
 
 
@@ -556,7 +554,7 @@ _STATUS_TEXT = {
 
 def readings_flags(assessments: Iterable[Assessment], language: str = "en") -> str:
     """Bullet lines for the readings that need attention (computed, so the model need not judge)."""
-    language = _lang(language)
+    language = lang(language)
     lines = []
     for a in assessments:
         if a.status not in _STATUS_TEXT:

@@ -32,7 +32,8 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
-from aigc_demo.generators.base import ValidationError
+from aigc_demo.core.types import ValidationError
+from aigc_demo.core.text import lang
 
 FIELD = "prices"  # the name ValidationErrors carry (a scenario maps it to its own field name)
 TRADING_DAYS = 252
@@ -356,10 +357,6 @@ LABELS = {
 _NA = {"en": "n/a (not enough data)", "zh": "无（数据不足）"}
 
 
-def _lang(language: str | None) -> str:
-    return "zh" if str(language or "").lower().startswith("zh") else "en"
-
-
 def figure_values(fig: MarketFigures) -> dict[str, str | None]:
     """The formatted value of each quotable figure, keyed ("ma20", "ma50", ...); None = n/a."""
     values: dict[str, str | None] = {
@@ -400,7 +397,7 @@ def figures_text(fig: MarketFigures, language: str = "en") -> list[str]:
     """One line per figure, e.g. "period return: +12.34%" / "区间涨跌幅：+12.34%".
 
     The text before the brackets is what a brief is asked to quote verbatim."""
-    language = _lang(language)
+    language = lang(language)
     sep = "：" if language == "zh" else ": "
     lines = []
     for key, value in figure_values(fig).items():
@@ -423,7 +420,7 @@ def figures_table(fig: MarketFigures, language: str | None = None) -> list[list[
         rows = [(k, detail if k == "max_drawdown" else v) for k, v in rows]
     if language is None:
         return [[_label(k, "en"), _label(k, "zh"), v] for k, v in rows]
-    language = _lang(language)
+    language = lang(language)
     return [[_label(k, language), v] for k, v in rows]
 
 
@@ -471,7 +468,7 @@ SERIES_LABELS = {"close": {"en": "Close", "zh": "收盘价"}, "ma": {"en": "MA{n
 def chart_long_rows(fig: MarketFigures, language: str = "en") -> list[dict[str, object]]:
     """Long rows ``{"date", "series", "value"}`` (one line per series; gaps left out), the
     shape ``gr.LinePlot(x="date", y="value", color="series")`` draws as several lines."""
-    language = _lang(language)
+    language = lang(language)
     close_label = SERIES_LABELS["close"][language]
     rows: list[dict[str, object]] = []
     for row in chart_rows(fig):
@@ -486,7 +483,7 @@ def chart_long_rows(fig: MarketFigures, language: str = "en") -> list[dict[str, 
 
 def brief_variables(fig: MarketFigures, language: str = "en") -> dict[str, str]:
     """Template variables for a brief: ``figures`` (a bullet list) and ``period``."""
-    language = _lang(language)
+    language = lang(language)
     period = (
         f"{fig.first_date} 至 {fig.last_date}，共 {fig.days} 个交易日"
         if language == "zh"

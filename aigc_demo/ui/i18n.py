@@ -8,10 +8,9 @@ from typing import Any, Iterable
 import gradio as gr
 import yaml
 
+from ..core.text import LANGUAGES
 from ..scenarios import Scenario
 from ..settings import ASSETS_DIR
-
-LANGUAGES = ("en", "zh")
 
 
 @lru_cache(maxsize=1)

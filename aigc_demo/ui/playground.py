@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 import gradio as gr
 
-from ..generators.base import (
+from aigc_demo.core.types import (
     MAX_SEED,
     AudioRequest,
     GenerationResult,

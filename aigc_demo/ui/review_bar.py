@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import gradio as gr
 
-from ..generators.base import StudioError
+from aigc_demo.core.types import StudioError
 from ..review import normalize_rating
 from ..studio import Studio
 from .i18n import Translator

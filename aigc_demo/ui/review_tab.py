@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 import gradio as gr
 import pandas as pd
 
-from ..generators.base import MODALITIES, StudioError, ValidationError, check_range
+from aigc_demo.core.params import check_range
+from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
 from ..studio import Studio
 from .i18n import Translator
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from ..generators.base import CancelToken, ProgressFn, StudioError
+from aigc_demo.core.types import CancelToken, ProgressFn, StudioError
 from ..security import redact, session_key
 
 

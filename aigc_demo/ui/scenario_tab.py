@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 import gradio as gr
 
-from ..generators.base import MAX_SEED
+from aigc_demo.core.types import MAX_SEED
 from ..scenario_runner import ScenarioState, run_scenario
 from ..scenarios import Field, Scenario
 from ..studio import Studio

@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..generators.base import MODALITIES
+from aigc_demo.core.types import MODALITIES
 from ..studio import Studio
 from .i18n import Translator
 from .playground import GPU_GROUP

@@ -1,25 +1,13 @@
-"""What every generator shares: requests, results, errors, seeds, progress and cancel.
-
-A generator is one small class per modality with two methods:
-
-- ``load(model_ref, device, dtype)`` builds the model object with ``from_pretrained``
-  (the ModelManager, not the generator, then places it on the device);
-- ``generate(model, request, progress=..., cancel=..., out_dir=...)`` returns a
-  :class:`GenerationResult`. The text generator also has ``stream(...)`` that yields
-  the text so far.
-"""
+"""What every layer shares: requests, results, errors, seeds, progress and cancel."""
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
-import uuid
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable
 
 MAX_SEED = 2**32 - 1
 MODALITIES = ("text", "image", "audio", "video")
@@ -59,6 +47,10 @@ class ModelLoadError(StudioError, RuntimeError):
 
 class Cancelled(StudioError):
     """The run was stopped by the user."""
+
+
+class OutOfMemory(StudioError):
+    """Generation ran out of device memory even after the other models were unloaded."""
 
 
 class CancelToken:
@@ -151,11 +143,6 @@ class GenerationResult:
     notes: list[str] = field(default_factory=list)
     record_id: str | None = None  # set once the review store has recorded it
 
-    def to_record(self) -> dict[str, Any]:
-        record = asdict(self)
-        record["files"] = [str(p) for p in self.files]
-        return record
-
 
 def request_params(request: Request) -> dict[str, Any]:
     """All parameters of a request as a plain dict (for records and metadata)."""
@@ -172,84 +159,3 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
-
-
-class Generator(Protocol):
-    modality: str
-
-    def load(self, model_ref: str, device: str, dtype: Any) -> Any: ...
-
-    def generate(
-        self,
-        model: Any,
-        request: Any,
-        *,
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken | None = None,
-        out_dir: Path | None = None,
-    ) -> GenerationResult: ...
-
-    def validate(self, request: Any) -> Any:
-        """Return the request, corrected where that is safe (e.g. a snapped size),
-        or raise ValidationError naming the field and the allowed range."""
-        ...
-
-
-# ---------------------------------------------------------------- validation helpers
-
-MAX_PROMPT_CHARS = 4000
-
-
-def check_prompt(prompt: Any, field_name: str = "prompt", max_chars: int = MAX_PROMPT_CHARS) -> str:
-    """Strip control characters; reject empty or over-long prompts."""
-    if not isinstance(prompt, str):
-        raise ValidationError(field_name, "must be text")
-    cleaned = "".join(ch for ch in prompt if ch in "\n\t" or ch.isprintable()).strip()
-    if not cleaned:
-        raise ValidationError(field_name, "is empty; please describe what you want")
-    if len(cleaned) > max_chars:
-        raise ValidationError(field_name, f"is {len(cleaned)} characters; the limit is {max_chars}")
-    return cleaned
-
-
-def check_range(field_name: str, value: Any, low: float, high: float, kind: type = int) -> Any:
-    """Coerce to ``kind`` and check low <= value <= high."""
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ValidationError(field_name, f"must be a number between {low} and {high}") from None
-    if isinstance(value, bool) or not (low <= number <= high):
-        raise ValidationError(field_name, f"must be between {low} and {high} (got {value})")
-    return number
-
-
-def snap(value: int, multiple: int, minimum: int | None = None) -> int:
-    """Round to the nearest multiple (at least ``minimum`` or one multiple)."""
-    snapped = max(minimum or multiple, int(round(value / multiple)) * multiple)
-    return snapped
-
-
-# ---------------------------------------------------------------- output files
-
-
-def new_output_path(out_dir: Path | None, modality: str, suffix: str) -> Path:
-    """A collision-free file name under ``out_dir`` (created if needed)."""
-    folder = Path(out_dir) if out_dir is not None else Path("outputs")
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return folder / f"{modality}-{stamp}-{uuid.uuid4().hex[:10]}{suffix}"
-
-
-@contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path with the same suffix; rename it to ``final`` on success.
-
-    A crash mid-write leaves only a hidden ``.tmp`` file, never a partial ``final``.
-    """
-    final = Path(final)
-    tmp = final.with_name(f".{final.stem}.tmp{final.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
