@@ -6,6 +6,9 @@ most-recently-used order; when a memory budget would be exceeded the least recen
 are evicted and their memory freed. Models idle for too long are unloaded by a background
 reaper (started with the first load, never at import). A failed load is remembered for a
 cooldown so that every click does not retry it.
+
+Out of memory is handled here, once, for loading and generating alike: the other models are
+unloaded and the work is tried once more; then the user is told what to change.
 """
 
 from __future__ import annotations
@@ -16,11 +19,32 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, TypeVar
 
-from aigc_demo.core.types import ModelLoadError
+from aigc_demo.core.types import ModelLoadError, OutOfMemory
+from aigc_demo.security import redact
 
 Loader = Callable[[str, Any], Any]  # loader(device, dtype) -> model object
+T = TypeVar("T")
+LOAD_OOM_HINT = ("Try a lighter preset (--preset cpu, offline or tiny), a smaller model, or free memory "
+                 "used by other programs.")
+
+
+def is_out_of_memory(error: BaseException | None) -> bool:
+    """torch's OutOfMemoryError (or an error caused by one, e.g. wrapped by a loader)."""
+    seen = 0
+    while error is not None and seen < 8:
+        if type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower():
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def load_error(model_ref: str, error: BaseException) -> ModelLoadError:
+    """Any loader failure as one ModelLoadError, with secrets (HF_TOKEN...) removed."""
+    if isinstance(error, ModelLoadError):
+        return ModelLoadError(redact(error.model_ref), redact(error.reason), redact(error.hint))
+    return ModelLoadError(redact(model_ref), redact(f"{type(error).__name__}: {error}"))
 
 
 def detect_device(requested: str = "auto") -> str:
@@ -232,18 +256,25 @@ class ModelManager:
             raise ModelLoadError(model_ref, failure.error.reason, f"{failure.error.hint} (retry in {wait:.0f} s)")
 
     def _load(self, key: str, model_ref: str, loader: Loader) -> LoadedModel:
+        """Load and place; out of memory frees the other models and tries once more. Any
+        failure becomes one explained ModelLoadError, remembered for the cooldown."""
         device, dtype = self.device, self.dtype
         start = time.perf_counter()
-        try:
-            model = loader(device, dtype)
-            place(model, device, self.offload)
-        except ModelLoadError as error:
-            self._remember_failure(key, model_ref, error)
-            raise
-        except Exception as error:  # any library error becomes one typed, explained error
-            wrapped = ModelLoadError(model_ref, f"{type(error).__name__}: {error}")
-            self._remember_failure(key, model_ref, wrapped)
-            raise wrapped from error
+        for attempt in (1, 2):
+            try:
+                model = loader(device, dtype)
+                place(model, device, self.offload)
+                break
+            except Exception as error:
+                model = None
+                if is_out_of_memory(error) and attempt == 1:
+                    self.free_others(key)
+                    continue
+                wrapped = (ModelLoadError(redact(model_ref), "out of memory while loading it, even after unloading "
+                                          "the other models", LOAD_OOM_HINT)
+                           if is_out_of_memory(error) else load_error(model_ref, error))
+                self._remember_failure(key, model_ref, wrapped)
+                raise wrapped from None
         now = self._clock()
         return LoadedModel(
             key=key,
@@ -292,6 +323,37 @@ class ModelManager:
         if found:
             free_memory(self.device)
         return found
+
+    def free_others(self, key: str) -> list[str]:
+        """Unload every model but ``key``'s (making room after out of memory)."""
+        with self._lock:
+            others = [k for k in self._loaded if k != key]
+            for other in others:
+                self._evict(other)
+        if others:
+            free_memory(self.device)
+        return others
+
+    def retry_on_oom(self, key: str, attempt: Callable[[], Iterator[T]]) -> Iterator[T]:
+        """Yield from ``attempt()``; out of memory while it runs frees every other model and
+        runs it once more (from the start), then raises OutOfMemory with what to change.
+        Failures to load are final here: loading has its own retry."""
+        for try_number in (1, 2):
+            try:
+                yield from attempt()
+                return
+            except ModelLoadError:
+                raise
+            except Exception as error:
+                if not is_out_of_memory(error):
+                    raise
+                if try_number == 2:
+                    self.unload(key)
+                    raise OutOfMemory(
+                        f"Out of memory while generating {key}, even after unloading the other models. "
+                        "Try a smaller size, fewer frames or steps, or a lighter preset."
+                    ) from error
+            self.free_others(key)
 
     def unload_all(self) -> list[str]:
         with self._lock:

@@ -126,7 +126,7 @@ def _run_text(
     state: ScenarioState,
 ) -> Iterator[ScenarioState]:
     finish = lambda text: scenario.finish_text(text, language)  # noqa: E731
-    for update in studio.stream_text(request, cancel=cancel, context=context, progress=progress, finish=finish):
+    for update in studio.stream("text", request, cancel=cancel, context=context, progress=progress, finish=finish):
         if isinstance(update, GenerationResult):
             state.text[task.name] = update.text or ""
             state.results.setdefault(task.name, []).append(update)

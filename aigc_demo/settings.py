@@ -1,7 +1,8 @@
 """Settings: one frozen dataclass, filled from presets, then environment, then CLI flags.
 
 Nothing here imports torch: hardware is detected from the operating system, so that the page
-can be served before any model library loads.
+can be served before any model library loads. Model references are checked against the backend
+registry here, at start-up, so a typo refuses to start with a clear line.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from aigc_demo.core.params import MAX_PROMPT_CHARS
+from aigc_demo import backends
+from aigc_demo.core.params import MAX_PROMPT_CHARS, PARAMS
 from aigc_demo.core.types import MODALITIES
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -38,7 +40,21 @@ def load_presets() -> dict[str, dict[str, Any]]:
         unknown = set(preset["models"]) - set(MODALITIES)
         if unknown:
             raise ValueError(f"{PRESETS_FILE}: preset {name!r} has unknown modalities {unknown}")
+        for modality, ref in preset["models"].items():
+            if ref:
+                check_model_ref(modality, ref, f"{PRESETS_FILE.name}: {name}.models.{modality}")
+        for section in ("defaults", "scenario_limits"):
+            for modality, values in (preset.get(section) or {}).items():
+                PARAMS[modality].check_limits(f"{PRESETS_FILE.name}: {name}.{section}.{modality}", values)
     return presets
+
+
+def check_model_ref(modality: str, ref: str, where: str) -> None:
+    """A model reference a backend can serve, or a ValueError saying where and why not."""
+    try:
+        backends.create(modality, ref)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -78,7 +94,8 @@ class Settings:
 
     def smoke_test(self, modality: str) -> bool:
         """True when the modality runs random weights (its output is noise)."""
-        return (self.models.get(modality) or "").startswith("tiny:")
+        ref = self.models.get(modality)
+        return bool(ref) and backends.backend_class(modality, ref).smoke_test
 
 
 def preset_settings(name: str, **overrides: Any) -> Settings:
@@ -119,45 +136,11 @@ def hub_reachable(timeout: float = 1.5) -> bool:
         return False
 
 
-def local_copy(model_ref: str) -> Path | None:
-    """A local path, or the Hugging Face cache's snapshot folder of a Hub id; None if neither."""
-    if Path(model_ref).exists():
-        return Path(model_ref)
-    if model_ref.count("/") != 1:
-        return None
-    from huggingface_hub import constants  # light: no torch
-
-    folder = Path(constants.HF_HUB_CACHE) / ("models--" + model_ref.replace("/", "--")) / "snapshots"
-    return folder if folder.is_dir() and any(folder.iterdir()) else None
-
-
-def cached_on_disk(model_ref: str) -> bool:
-    """A Hub id already in the local Hugging Face cache, or a local path."""
-    return local_copy(model_ref) is not None
-
-
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
-
-
-def weights_on_disk(model_ref: str) -> int:
-    """Bytes of weight files a model has on this machine (0 when unknown): a size hint that
-    lets the model manager make room before a first load."""
-    folder = local_copy(model_ref)
-    if folder is None:
-        return 0
-    if folder.is_file():
-        return folder.stat().st_size
-    # the cache holds one folder per revision: count the newest only
-    snapshots = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime) if folder.name == "snapshots" else [folder]
-    root = snapshots[-1] if snapshots else folder
-    return sum(p.stat().st_size for p in root.rglob("*") if p.suffix in WEIGHT_SUFFIXES and p.is_file())
-
-
 def resolve_auto(notes: list[str]) -> str:
     """`auto`: gpu with CUDA, else cpu; offline when the Hub is unreachable and uncached."""
     choice = "gpu" if has_cuda() else "cpu"
-    needed = [m for m in load_presets()[choice]["models"].values() if m]
-    if all(cached_on_disk(m) for m in needed):
+    needed = [backends.create(m, ref) for m, ref in load_presets()[choice]["models"].items() if ref]
+    if all(backend.available_offline() for backend in needed):
         return choice
     if hub_reachable():
         return choice
@@ -295,6 +278,7 @@ def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
     for modality in MODALITIES:
         value = cli.get(f"{modality}_model") or env.get(_ENV_MODEL[modality])
         if value:
+            check_model_ref(modality, value, _ENV_MODEL[modality])
             models[modality] = value
             unavailable.pop(modality, None)
     return replace(settings, models=models, unavailable=unavailable)

@@ -1,25 +1,25 @@
-"""The studio: one object joining settings, the model manager, the generators and the record.
+"""The studio: one object joining settings, the model manager, the backends and the record.
 
-The UI and the API call only this. A call validates the request (before any model is touched),
-gets the model through the manager (loading it on first use), runs the generator, writes
-provenance into the file and records the output in the review store.
+The UI and the API call only this. Every modality takes one path: the request is validated
+once, at the door (before any model is touched), the backend's model comes through the
+manager (loaded on first use), the backend streams or generates, out of memory is retried by
+the manager's policy, provenance goes into the files, and the output is recorded.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-import math
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from . import __version__
-from aigc_demo.core.params import check_prompt
-from aigc_demo.core.types import (
+from .backends import create as create_backend
+from .backends.base import Backend
+from .core.params import PARAMS, Params
+from .core.types import (
     MODALITIES,
     CancelToken,
     GenerationResult,
@@ -28,7 +28,6 @@ from aigc_demo.core.types import (
     ProgressFn,
     Request,
     StudioError,
-    TextRequest,
     ValidationError,
     no_progress,
     request_params,
@@ -36,14 +35,8 @@ from aigc_demo.core.types import (
 )
 from .runtime import LoadedModel, ModelManager
 from .security import Blocklist, redact, redact_data
-from .settings import Settings, weights_on_disk
+from .settings import Settings
 
-_GENERATOR_CLASSES = {
-    "text": ("aigc_demo.generators.text", "TextGenerator"),
-    "image": ("aigc_demo.generators.image", "ImageGenerator"),
-    "audio": ("aigc_demo.generators.audio", "AudioGenerator"),
-    "video": ("aigc_demo.generators.video", "VideoGenerator"),
-}
 SMOKE_TEST_NOTE = "Smoke-test model with random weights: its output is noise, by design."
 
 
@@ -57,34 +50,7 @@ class RunContext:
     inputs: Mapping[str, Any] = field(default_factory=dict)  # the scenario form, for re-runs
 
 
-def is_out_of_memory(error: BaseException | None) -> bool:
-    """torch's OutOfMemoryError (or an error caused by one, e.g. wrapped by a loader)."""
-    seen = 0
-    while error is not None and seen < 8:
-        if type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower():
-            return True
-        error, seen = error.__cause__ or error.__context__, seen + 1
-    return False
-
-
-def _explained_load_error(model_ref: str, error: BaseException) -> ModelLoadError:
-    """A loader's failure as one ModelLoadError, with secrets (HF_TOKEN...) removed."""
-    if isinstance(error, ModelLoadError):
-        return ModelLoadError(redact(error.model_ref), redact(error.reason), redact(error.hint))
-    return ModelLoadError(redact(model_ref), redact(f"{type(error).__name__}: {error}"))
-
-
-# Request fields that hold text; None means "empty" for all but the prompt.
-_TEXT_FIELDS = ("prompt", "negative_prompt", "system_prompt", "voice_preset")
 TIMEOUT_NOTE = "stopped after the time limit of {seconds:g} s (AIGC_RUN_TIMEOUT_SECONDS)"
-
-
-def _differs(before: Any, after: Any) -> bool:
-    """True when validation changed a value (not merely its type: "64" or 64.0 -> 64)."""
-    try:
-        return float(before) != float(after)
-    except (TypeError, ValueError):
-        return before != after
 
 
 class Studio:
@@ -99,7 +65,7 @@ class Studio:
             failure_cooldown=settings.failure_cooldown_seconds,
         )
         self._store = store
-        self._generators: dict[str, Any] = {}
+        self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
         blocklist = Path(settings.blocklist) if settings.blocklist else None
         self.blocklist = Blocklist.load(blocklist if blocklist and blocklist.is_file() else None)
@@ -118,13 +84,6 @@ class Studio:
     def outputs_dir(self) -> Path:
         return Path(self.store.outputs_dir)
 
-    def generator(self, modality: str) -> Any:
-        with self._lock:
-            if modality not in self._generators:
-                module, name = _GENERATOR_CLASSES[modality]
-                self._generators[modality] = getattr(importlib.import_module(module), name)()
-            return self._generators[modality]
-
     def model_ref(self, modality: str) -> str:
         """The model serving ``modality``, or a StudioError saying why there is none."""
         ref = self.settings.model_for(modality)
@@ -133,59 +92,26 @@ class Studio:
             raise StudioError(reason)
         return ref
 
-    def model_path(self, model_ref: str) -> str:
-        """Built-in references become local folders; anything else is passed to from_pretrained."""
-        cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
-        if model_ref.startswith("tiny:"):
-            from .tiny import tiny_model_path
+    def backend(self, modality: str) -> Backend:
+        """The backend serving ``modality`` (created once; it loads nothing yet)."""
+        with self._lock:
+            if modality not in self._backends:
+                cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
+                self._backends[modality] = create_backend(modality, self.model_ref(modality), cache_dir=cache)
+            return self._backends[modality]
 
-            return str(tiny_model_path(model_ref.removeprefix("tiny:"), cache / "tiny" if cache else None))
-        if model_ref == "offline:smollm2":
-            from .offline import smollm2_path
-
-            return str(smollm2_path(cache / "smollm2" if cache else None))
-        return model_ref
+    def params(self, modality: str) -> Params:
+        """The parameters ``modality`` takes here: its backend's, or the modality's own when
+        this preset has no model for it."""
+        return self.backend(modality).params if self.settings.model_for(modality) else PARAMS[modality]
 
     def is_loaded(self, modality: str) -> bool:
         return self.manager.is_loaded(modality)
 
     def load(self, modality: str) -> LoadedModel:
         """Get the model for ``modality`` from the manager, loading it on first use."""
-        ref = self.model_ref(modality)
-        try:
-            return self.manager.get(modality, ref, self._loader(modality, ref), size_hint=weights_on_disk(ref))
-        except ModelLoadError as error:  # e.g. the remembered failure, named by the raw reference
-            raise _explained_load_error(ref, error) from None
-
-    def _loader(self, modality: str, ref: str) -> Callable[[str, Any], Any]:
-        """The manager's loader: out of memory while loading frees the other models and
-        retries once; any failure becomes a ModelLoadError without secrets in it."""
-        generator = self.generator(modality)
-
-        def load(device: str, dtype: Any) -> Any:
-            for attempt in (1, 2):
-                try:
-                    return generator.load(self.model_path(ref), device, dtype)
-                except Exception as error:
-                    if not is_out_of_memory(error):
-                        raise _explained_load_error(ref, error) from None
-                    if attempt == 2:
-                        raise ModelLoadError(
-                            redact(ref), "out of memory while loading it, even after unloading the other models",
-                            "Try a lighter preset (--preset cpu, offline or tiny), a smaller model, or free memory "
-                            "used by other programs.",
-                        ) from None
-                self._free_others(modality)
-            raise AssertionError("unreachable")
-
-        return load
-
-    def _free_others(self, modality: str) -> list[str]:
-        """Unload every model but ``modality``'s (making room after out of memory)."""
-        others = [m["key"] for m in self.manager.status()["loaded"] if m["key"] != modality]
-        for key in others:
-            self.manager.unload(key)
-        return others
+        backend = self.backend(modality)
+        return self.manager.get(modality, self.model_ref(modality), backend.load, size_hint=backend.size_hint())
 
     def session_runs(self, session_id: str, limit: int = 20, modality: str | None = None) -> list[dict[str, Any]]:
         """The outputs recorded for one browser session, newest first; nothing for an
@@ -196,107 +122,77 @@ class Studio:
 
     # ------------------------------------------------------------ requests
 
-    def prepare(self, modality: str, request: Request) -> tuple[Request, list[str]]:
-        """Validate (and correct) a request and fix its seed, before any model is touched.
-
-        Values arrive from the UI and the API as they were sent: text must be text, numbers
-        must be finite (the generator checks ranges and coerces "7" or 7.0 to 7), and the
-        prompt must pass the length limit and the blocklist. Returns the request to run and a
-        note for each value that was corrected."""
-        request = self._check_types(request)
-        prompt = check_prompt(request.prompt, max_chars=self.settings.max_prompt_chars)
-        self.blocklist.check(prompt, "prompt")
-        if isinstance(getattr(request, "system_prompt", None), str):
-            self.blocklist.check(request.system_prompt, "system_prompt")
-        checked = self.generator(modality).validate(dataclasses.replace(request, prompt=prompt))
-        notes = [
-            f"{name} {getattr(request, name)} -> {getattr(checked, name)} (corrected to a supported value)"
-            for name in request_params(request)
-            if name not in ("prompt", "negative_prompt", "seed", "system_prompt")
-            and _differs(getattr(request, name), getattr(checked, name))
-        ]
-        return dataclasses.replace(checked, seed=resolve_seed(checked.seed)), notes
-
-    @staticmethod
-    def _check_types(request: Request) -> Request:
-        """Text fields hold text (None: empty), number fields hold finite numbers."""
-        changes: dict[str, Any] = {}
-        for f in dataclasses.fields(request):
-            value = getattr(request, f.name)
-            if f.name in _TEXT_FIELDS:
-                if value is None and f.name != "prompt":
-                    changes[f.name] = ""
-                elif not isinstance(value, str):
-                    raise ValidationError(f.name, f"must be text (got {type(value).__name__})")
-            elif isinstance(value, float) and not math.isfinite(value):
-                raise ValidationError(f.name, f"must be a finite number (got {value})")
-            elif isinstance(value, (list, tuple, dict, set)):
-                raise ValidationError(f.name, f"must be a single number (got a {type(value).__name__})")
-        return dataclasses.replace(request, **changes) if changes else request
-
     def defaults(self, modality: str) -> dict[str, Any]:
         """The preset's default parameters for ``modality``."""
         return dict(self.settings.defaults.get(modality, {}))
 
+    def request(self, modality: str, prompt: str, values: Mapping[str, Any], *, capped: bool = False) -> Request:
+        """A request: the parameters' defaults < the preset's defaults < ``values``; with
+        ``capped``, numbers are then held to the preset's scenario limits (one click stays quick)."""
+        merged = {**self.defaults(modality), **values}
+        if capped:
+            for key, limit in self.settings.scenario_limits.get(modality, {}).items():
+                if isinstance(merged.get(key), (int, float)):
+                    merged[key] = min(merged[key], limit)
+        return self.params(modality).request(prompt, merged)
+
+    def prepare(self, modality: str, request: Request) -> tuple[Request, list[str]]:
+        """Validate (and correct) a request and fix its seed, before any model is touched.
+
+        Values arrive from the UI and the API as they were sent: every parameter is checked
+        against its declaration (type, range, length, choices), the prompt and system prompt
+        against the blocklist. Returns the request to run and a note for each corrected value."""
+        checked, notes = self.params(modality).validate(request, self.settings.max_prompt_chars)
+        self.blocklist.check(checked.prompt, "prompt")
+        if getattr(checked, "system_prompt", ""):
+            self.blocklist.check(checked.system_prompt, "system_prompt")
+        return replace(checked, seed=resolve_seed(checked.seed)), notes
+
     # ------------------------------------------------------------ running
 
-    def stream_text(
-        self, request: TextRequest, *, cancel: CancelToken | None = None, context: RunContext = RunContext(),
-        progress: ProgressFn = no_progress, finish: Callable[[str], str] | None = None,
+    def stream(
+        self, modality: str, request: Request, *, progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None, context: RunContext = RunContext(),
+        finish: Callable[[str], str] | None = None,
     ) -> Iterator[str | GenerationResult]:
-        """Yield the text so far while it is generated, then the recorded GenerationResult.
-
-        ``finish`` completes the final text before it is recorded (e.g. adds a disclaimer)."""
-        request, notes = self.prepare("text", request)
+        """Yield the text so far (text backends) while it is generated, then the recorded
+        GenerationResult. ``finish`` completes a final text before it is recorded (e.g. adds
+        a disclaimer). Out of memory frees the other models and runs once more."""
+        request, notes = self.prepare(modality, request)
         cancel = cancel or CancelToken()
-        loaded = self._load_with_notice("text", progress)
-        generator = self.generator("text")
-        text = ""
-        start = time.perf_counter()
-        with self._time_limit(cancel, notes):
-            for text in generator.stream(loaded.model, request, cancel=cancel):
-                yield text
-        result = GenerationResult(
-            modality="text",
-            model_ref=loaded.model_ref,
-            seed=request.seed,
-            params=request_params(request),
-            text=finish(text) if finish else text,
-            load_seconds=loaded.load_seconds if loaded.first_use else 0.0,
-            generate_seconds=time.perf_counter() - start,
-            cancelled=cancel.cancelled,
-            notes=notes,
-        )
+        backend = self.backend(modality)
+        loads: list[LoadedModel] = []
+
+        def attempt() -> Iterator[str | GenerationResult]:
+            loads.append(self._load_with_notice(modality, progress))
+            with self._time_limit(cancel, notes):
+                yield from backend.stream(loads[-1].model, request, progress=progress, cancel=cancel,
+                                          out_dir=self.outputs_dir)
+
+        result: GenerationResult | None = None
+        for update in self.manager.retry_on_oom(modality, attempt):
+            if isinstance(update, GenerationResult):
+                result = update
+            else:
+                yield update
+        assert result is not None, f"{type(backend).__name__} ended without a result"
+        loaded = loads[-1]
+        result.model_ref = loaded.model_ref  # the reference the user chose, not the resolved folder
+        result.load_seconds = loaded.load_seconds if any(entry.first_use for entry in loads) else 0.0
+        result.notes[:0] = notes
+        if finish is not None and result.text is not None:
+            result.text = finish(result.text)
         yield self._finish(result, context)
 
     def run(
         self, modality: str, request: Request, *, progress: ProgressFn = no_progress,
         cancel: CancelToken | None = None, context: RunContext = RunContext(),
     ) -> GenerationResult:
-        """Run a generator to completion (text included) and record the result."""
-        if modality == "text":
-            result = None
-            for result in self.stream_text(request, cancel=cancel, context=context, progress=progress):  # type: ignore[arg-type]
-                pass
-            return result  # type: ignore[return-value]
-        request, notes = self.prepare(modality, request)
-        cancel = cancel or CancelToken()
-        generator = self.generator(modality)
-
-        def attempt() -> GenerationResult:
-            loaded = self._load_with_notice(modality, progress)
-            limit_notes: list[str] = []
-            with self._time_limit(cancel, limit_notes):
-                result = generator.generate(
-                    loaded.model, request, progress=progress, cancel=cancel, out_dir=self.outputs_dir
-                )
-            result.model_ref = loaded.model_ref  # the reference the user chose, not the resolved folder
-            result.load_seconds = loaded.load_seconds if loaded.first_use else 0.0
-            result.notes[:0] = notes
-            result.notes += limit_notes
-            return result
-
-        return self._finish(self._retry_on_oom(modality, attempt), context)
+        """Run to completion (text included) and return the recorded result."""
+        result = None
+        for result in self.stream(modality, request, progress=progress, cancel=cancel, context=context):
+            pass
+        return result  # type: ignore[return-value]
 
     def _load_with_notice(self, modality: str, progress: ProgressFn) -> LoadedModel:
         if not self.manager.is_loaded(modality):
@@ -325,26 +221,6 @@ class Studio:
             timer.cancel()
             if fired.is_set():
                 notes.append(TIMEOUT_NOTE.format(seconds=seconds))
-
-    def _retry_on_oom(self, modality: str, attempt: Callable[[], GenerationResult]) -> GenerationResult:
-        """Out of memory while generating: free every other model, retry once, then explain.
-        (Out of memory while loading is retried by the loader; its error is final here.)"""
-        for try_number in (1, 2):
-            try:
-                return attempt()
-            except ModelLoadError:
-                raise
-            except Exception as error:
-                if not is_out_of_memory(error):
-                    raise
-                if try_number == 2:
-                    self.manager.unload(modality)
-                    raise OutOfMemory(
-                        f"Out of memory while generating {modality}, even after unloading the other models. "
-                        "Try a smaller size, fewer frames or steps, or a lighter preset."
-                    ) from error
-            self._free_others(modality)
-        raise AssertionError("unreachable")
 
     def _finish(self, result: GenerationResult, context: RunContext) -> GenerationResult:
         """Label smoke-test output, write provenance into files, record the output."""

@@ -79,7 +79,7 @@ def test_bad_values_are_refused_by_name_before_any_model_loads(studio, modality,
 
 def test_streamed_text_validates_before_loading(studio):
     with pytest.raises(ValidationError, match="max_new_tokens"):
-        next(studio.stream_text(TextRequest("hi", max_new_tokens=-1)))
+        next(studio.stream("text", TextRequest("hi", max_new_tokens=-1)))
     assert studio.manager.load_count == {}
 
 

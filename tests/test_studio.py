@@ -61,7 +61,7 @@ def test_corrected_values_are_reported(studio):
 
 
 def test_streamed_text_is_recorded_with_its_seed(studio):
-    updates = list(studio.stream_text(TextRequest("hello", max_new_tokens=6, seed=11)))
+    updates = list(studio.stream("text", TextRequest("hello", max_new_tokens=6, seed=11)))
     *chunks, result = updates
     assert len(chunks) > 1 and result.seed == 11 and result.text == chunks[-1]
     assert studio.store.get_record(result.record_id).output_text == result.text

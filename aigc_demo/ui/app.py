@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import gradio as gr
 
+from ..core.types import MODALITIES
 from ..scenarios import Scenario, load_scenarios
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
@@ -34,7 +35,7 @@ def _header(studio: Studio, t: Translator) -> None:
 def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr.Blocks:
     """The Blocks app: industry tabs, playground, system. No model library is imported here."""
     scenarios = list(load_scenarios() if scenarios is None else scenarios)
-    t = Translator(scenarios)
+    t = Translator(scenarios, {m: studio.params(m) for m in MODALITIES})
     runs = SessionRuns()
     with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False) as demo:
         _header(studio, t)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import gradio as gr
 import yaml
 
+from ..core.params import PARAMS, Params
 from ..core.text import LANGUAGES
 from ..scenarios import Scenario
 from ..settings import ASSETS_DIR
@@ -40,11 +41,26 @@ def scenario_strings(scenarios: Iterable[Scenario]) -> dict[str, dict[str, str]]
     return strings
 
 
+def param_key(modality: str, name: str, *parts: str) -> str:
+    return ".".join(("param", modality, name, *parts))
+
+
+def param_strings(params: Mapping[str, Params]) -> dict[str, dict[str, str]]:
+    """Translation entries for every parameter's label and help text."""
+    strings: dict[str, dict[str, str]] = {}
+    for modality, declared in params.items():
+        for name, param in declared.items():
+            strings[param_key(modality, name)] = dict(param.label)
+            if param.help:
+                strings[param_key(modality, name, "help")] = dict(param.help)
+    return strings
+
+
 class Translator:
     """Holds the gr.I18n object and hands out translation keys."""
 
-    def __init__(self, scenarios: Iterable[Scenario] = ()) -> None:
-        entries = {**ui_strings(), **scenario_strings(scenarios)}
+    def __init__(self, scenarios: Iterable[Scenario] = (), params: Mapping[str, Params] = PARAMS) -> None:
+        entries = {**ui_strings(), **scenario_strings(scenarios), **param_strings(params)}
         self.i18n = gr.I18n(**{lang: {k: v[lang] for k, v in entries.items()} for lang in LANGUAGES})
         self._keys = set(entries)
 

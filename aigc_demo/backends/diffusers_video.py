@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aigc_demo.core.files import atomic_path, new_output_path
-from aigc_demo.core.params import check_prompt, check_range, snap
+from aigc_demo.backends.hub import HubBackend
+from aigc_demo.core.files import atomic_path, new_output_path
+from aigc_demo.core.params import VIDEO_PARAMS
 from aigc_demo.core.types import (
-    MAX_SEED,
     CancelToken,
     GenerationResult,
     ModelLoadError,
@@ -31,9 +32,7 @@ from aigc_demo.core.types import (
 if TYPE_CHECKING:
     import numpy as np
 
-DEFAULT_MODEL = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
-SIZE_MULTIPLE = 16  # H.264 macroblocks (yuv420p) and Wan's VAE x patch size
-MAX_FRAMES = 161  # valid for both Wan (4k+1) and LTX (8k+1)
+SIZE_MULTIPLE = VIDEO_PARAMS["width"].multiple  # H.264 macroblocks (yuv420p) and Wan's VAE patch
 
 # (multiple, offset): valid frame counts are multiple * k + offset
 FrameRule = tuple[int, int]
@@ -91,33 +90,16 @@ def write_mp4(frames: "np.ndarray", path: Path, fps: int) -> None:
     writer.close()
 
 
-class VideoGenerator:
+class DiffusersVideo(HubBackend):
     modality = "video"
-    default_model = DEFAULT_MODEL
+    scheme = "diffusers"
+    params = VIDEO_PARAMS
 
-    def validate(self, request: VideoRequest) -> VideoRequest:
-        prompt = check_prompt(request.prompt)
-        negative = request.negative_prompt or ""
-        negative = check_prompt(negative, "negative_prompt") if negative.strip() else ""
-        width = snap(check_range("width", request.width, 64, 1280), SIZE_MULTIPLE)
-        height = snap(check_range("height", request.height, 64, 1280), SIZE_MULTIPLE)
-        return replace(
-            request,
-            prompt=prompt,
-            negative_prompt=negative,
-            width=width,
-            height=height,
-            num_frames=check_range("num_frames", request.num_frames, 1, MAX_FRAMES),
-            fps=check_range("fps", request.fps, 1, 60),
-            num_inference_steps=check_range("num_inference_steps", request.num_inference_steps, 1, 100),
-            guidance_scale=check_range("guidance_scale", request.guidance_scale, 0.0, 20.0, float),
-            seed=check_range("seed", request.seed, -1, MAX_SEED),
-        )
-
-    def load(self, model_ref: str, device: str, dtype: Any) -> Any:
+    def load(self, device: str, dtype: Any) -> Any:
         import torch
         from diffusers import DiffusionPipeline
 
+        model_ref = self.location()
         load_dtype: Any = dtype
         if dtype in (torch.float16, torch.bfloat16):
             # Wan's model card keeps its VAE in float32 (half precision decodes visibly worse).
@@ -127,10 +109,7 @@ class VideoGenerator:
                 vae_entry = []
             if "AutoencoderKLWan" in vae_entry:
                 load_dtype = {"default": dtype, "vae": torch.float32}
-        try:
-            pipe = DiffusionPipeline.from_pretrained(str(model_ref), dtype=load_dtype)
-        except (OSError, ValueError, KeyError, TypeError, ImportError, RuntimeError) as exc:
-            raise ModelLoadError(str(model_ref), f"{type(exc).__name__}: {exc}") from exc
+        pipe = DiffusionPipeline.from_pretrained(str(model_ref), dtype=load_dtype)
         accepted = inspect.signature(pipe.__call__).parameters
         if "num_frames" not in accepted or "prompt" not in accepted:
             raise ModelLoadError(str(model_ref), f"{type(pipe).__name__} is not a text-to-video pipeline")
@@ -149,7 +128,6 @@ class VideoGenerator:
         import numpy as np
         import torch
 
-        request = self.validate(request)
         seed = resolve_seed(request.seed)
         notes: list[str] = []
         num_frames = snap_frames(request.num_frames, frame_rule(model))

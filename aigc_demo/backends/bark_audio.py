@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aigc_demo.core.files import atomic_path, new_output_path
-from aigc_demo.core.params import check_prompt, check_range
+from aigc_demo.backends.hub import HubBackend
+from aigc_demo.core.files import atomic_path, new_output_path
+from aigc_demo.core.params import AUDIO_PARAMS
 from aigc_demo.core.types import (
-    MAX_SEED,
     AudioRequest,
     CancelToken,
     GenerationResult,
     ModelLoadError,
     ProgressFn,
     Timer,
-    ValidationError,
     no_progress,
     request_params,
     resolve_seed,
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     import numpy as np
     from transformers import BarkModel, BarkProcessor
 
-MAX_AUDIO_PROMPT_CHARS = 2000
 MAX_PIECE_CHARS = 200  # ~13 s of speech, Bark's comfortable length per call
 PAUSE_SECONDS = 0.3  # silence between pieces
 
@@ -46,15 +45,6 @@ SAMPLING: dict[str, Any] = {
     "fine_temperature": 0.5,
     "min_eos_p": 0.2,  # stop the semantic stage once EOS is likely (original Bark default)
 }
-
-# The voice presets of suno/bark and suno/bark-small: v2/<lang>_speaker_<0-9> (and the
-# older names without "v2/"). VOICE_PRESETS is the list to offer in a UI.
-VOICE_LANGUAGES = ("en", "zh", "de", "es", "fr", "hi", "it", "ja", "ko", "pl", "pt", "ru", "tr")
-VOICE_PRESETS: tuple[str, ...] = tuple(
-    f"v2/{lang}_speaker_{i}" for lang in VOICE_LANGUAGES for i in range(10)
-)
-KNOWN_VOICE_PRESETS = frozenset(VOICE_PRESETS) | {p.removeprefix("v2/") for p in VOICE_PRESETS}
-
 
 @dataclass
 class AudioModel:
@@ -155,40 +145,21 @@ def _cancel_criteria(cancel: CancelToken) -> Any:
     return StoppingCriteriaList([_StopOnCancel()])
 
 
-class AudioGenerator:
+class BarkAudio(HubBackend):
     modality = "audio"
+    scheme = "bark"
+    params = AUDIO_PARAMS
 
-    def validate(self, request: AudioRequest) -> AudioRequest:
-        if not isinstance(request, AudioRequest):
-            raise ValidationError("request", f"expected an AudioRequest, got {type(request).__name__}")
-        prompt = check_prompt(request.prompt, max_chars=MAX_AUDIO_PROMPT_CHARS)
-        preset = request.voice_preset or ""
-        if not isinstance(preset, str):
-            raise ValidationError("voice_preset", "must be text")
-        preset = preset.strip()
-        if preset and preset not in KNOWN_VOICE_PRESETS:
-            raise ValidationError(
-                "voice_preset",
-                f"unknown preset {preset!r}; use v2/<lang>_speaker_<0-9> with lang one of "
-                f"{', '.join(VOICE_LANGUAGES)} (e.g. v2/en_speaker_6, v2/zh_speaker_0), "
-                "or leave it empty for no preset",
-            )
-        seed = check_range("seed", request.seed, -1, MAX_SEED)
-        return dataclasses.replace(request, prompt=prompt, voice_preset=preset, seed=seed)
-
-    def load(self, model_ref: str, device: str, dtype: Any) -> AudioModel:
+    def load(self, device: str, dtype: Any) -> AudioModel:
         """Load processor (tokenizer + voice presets) and model; the manager places it."""
+        from transformers import BarkModel, BarkProcessor
+
+        model_ref = self.location()
         folder = Path(model_ref).expanduser()
         if (folder.is_absolute() or model_ref.startswith((".", "~"))) and not folder.is_dir():
             raise ModelLoadError(model_ref, "no such folder")
-        try:
-            from transformers import BarkModel, BarkProcessor
-
-            processor = BarkProcessor.from_pretrained(model_ref)
-            kwargs = {"dtype": dtype} if dtype is not None else {}
-            model = BarkModel.from_pretrained(model_ref, **kwargs)
-        except Exception as exc:  # OSError, ValueError, hub and safetensors errors alike
-            raise ModelLoadError(model_ref, f"{type(exc).__name__}: {exc}") from exc
+        processor = BarkProcessor.from_pretrained(model_ref)
+        model = BarkModel.from_pretrained(model_ref, **({"dtype": dtype} if dtype is not None else {}))
         return AudioModel(model=model.eval(), processor=processor, model_ref=model_ref)
 
     def generate(
@@ -204,7 +175,6 @@ class AudioGenerator:
         import soundfile as sf
         import torch
 
-        request = self.validate(request)
         seed = resolve_seed(request.seed)
         notes: list[str] = []
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aigc_demo.core.files import atomic_path, new_output_path
-from aigc_demo.core.params import check_prompt, check_range, snap
+from aigc_demo.backends.hub import HubBackend
+from aigc_demo.core.files import atomic_path, new_output_path
+from aigc_demo.core.params import IMAGE_PARAMS, snap
 from aigc_demo.core.types import (
     MAX_SEED,
     CancelToken,
@@ -23,7 +25,6 @@ from aigc_demo.core.types import (
     ModelLoadError,
     ProgressFn,
     Timer,
-    ValidationError,
     no_progress,
     request_params,
     resolve_seed,
@@ -32,21 +33,7 @@ from aigc_demo.core.types import (
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
 
-MIN_SIZE, MAX_SIZE = 64, 2048
-SIZE_MULTIPLE = 8  # what validate() can know without a model; generate() re-snaps to the VAE's
-MAX_STEPS = 150
-MAX_GUIDANCE = 30.0
-MAX_IMAGES = 4
-
-
-def correction_notes(original: ImageRequest, corrected: ImageRequest) -> list[str]:
-    """Human-readable notes for the fields ``validate`` changed (e.g. a snapped size)."""
-    notes = []
-    for name in ("width", "height"):
-        before, after = getattr(original, name), getattr(corrected, name)
-        if before != after:
-            notes.append(f"{name} {before} -> {after} (must be a multiple of {SIZE_MULTIPLE})")
-    return notes
+SIZE_MULTIPLE = IMAGE_PARAMS["width"].multiple  # generate() re-snaps to the VAE's multiple too
 
 
 def _has_fp16_variant(model_ref: str) -> bool:
@@ -55,54 +42,27 @@ def _has_fp16_variant(model_ref: str) -> bool:
     return folder.is_dir() and any(".fp16." in p.name for p in folder.glob("*/*"))
 
 
-class ImageGenerator:
+class DiffusersImage(HubBackend):
     modality = "image"
+    scheme = "diffusers"
+    params = IMAGE_PARAMS
 
-    def validate(self, request: ImageRequest) -> ImageRequest:
-        if not isinstance(request, ImageRequest):
-            raise ValidationError("request", f"expected an ImageRequest, got {type(request).__name__}")
-        prompt = check_prompt(request.prompt)
-        negative = request.negative_prompt or ""
-        if negative.strip():
-            negative = check_prompt(negative, "negative_prompt")
-        else:
-            negative = ""
-        width = snap(check_range("width", request.width, MIN_SIZE, MAX_SIZE), SIZE_MULTIPLE)
-        height = snap(check_range("height", request.height, MIN_SIZE, MAX_SIZE), SIZE_MULTIPLE)
-        steps = check_range("num_inference_steps", request.num_inference_steps, 1, MAX_STEPS)
-        guidance = check_range("guidance_scale", request.guidance_scale, 0.0, MAX_GUIDANCE, float)
-        num_images = check_range("num_images", request.num_images, 1, MAX_IMAGES)
-        seed = check_range("seed", request.seed, -1, MAX_SEED)
-        return dataclasses.replace(
-            request,
-            prompt=prompt,
-            negative_prompt=negative,
-            width=width,
-            height=height,
-            num_inference_steps=steps,
-            guidance_scale=guidance,
-            num_images=num_images,
-            seed=seed,
-        )
-
-    def load(self, model_ref: str, device: str, dtype: Any) -> "DiffusionPipeline":
+    def load(self, device: str, dtype: Any) -> "DiffusionPipeline":
         """Load a text-to-image pipeline (the ModelManager moves it to ``device``)."""
-        try:
-            import torch
-            from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+        import torch
+        from diffusers import AutoPipelineForText2Image, DiffusionPipeline
 
-            kwargs: dict[str, Any] = {}
-            if dtype is not None:
-                kwargs["dtype"] = dtype
-            if dtype == torch.float16 and _has_fp16_variant(model_ref):
-                kwargs["variant"] = "fp16"
-            try:
-                pipe = AutoPipelineForText2Image.from_pretrained(model_ref, **kwargs)
-            except ValueError:
-                # AutoPipeline only knows its own mapping; a custom or newer class may still load.
-                pipe = DiffusionPipeline.from_pretrained(model_ref, **kwargs)
-        except Exception as exc:  # OSError, ValueError, hub and safetensors errors alike
-            raise ModelLoadError(model_ref, f"{type(exc).__name__}: {exc}") from exc
+        model_ref = self.location()
+        kwargs: dict[str, Any] = {}
+        if dtype is not None:
+            kwargs["dtype"] = dtype
+        if dtype == torch.float16 and _has_fp16_variant(model_ref):
+            kwargs["variant"] = "fp16"
+        try:
+            pipe = AutoPipelineForText2Image.from_pretrained(model_ref, **kwargs)
+        except ValueError:
+            # AutoPipeline only knows its own mapping; a custom or newer class may still load.
+            pipe = DiffusionPipeline.from_pretrained(model_ref, **kwargs)
         if "prompt" not in inspect.signature(pipe.__call__).parameters:
             raise ModelLoadError(model_ref, f"{type(pipe).__name__} is not a text-to-image pipeline")
         pipe.set_progress_bar_config(disable=True)
@@ -120,9 +80,7 @@ class ImageGenerator:
         import torch
 
         pipe = model
-        checked = self.validate(request)
-        notes = correction_notes(request, checked)
-        request = checked
+        notes: list[str] = []
 
         # The latent grid needs sizes divisible by the VAE's downscale factor too.
         multiple = math.lcm(SIZE_MULTIPLE, int(getattr(pipe, "vae_scale_factor", 1) or 1))

