@@ -211,7 +211,7 @@ VOICE = "v2/en_speaker_6"
 VIDEO = dict(width=64, height=64, num_frames=5, fps=8, num_inference_steps=2, guidance_scale=1.0)
 
 
-def tiny_request(modality: str, **changes):  # -> a generators.base request
+def tiny_request(modality: str, **changes):  # -> a core.types request
     from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, VideoRequest
 
     if modality == "text":

@@ -61,7 +61,7 @@ def raw_call(modality: str, model: Any) -> Callable[[], Any]:
 
         return image
     if modality == "audio":
-        from aigc_demo.generators.audio import SAMPLING  # Bark's original sampling temperatures
+        from aigc_demo.backends.bark_audio import SAMPLING  # Bark's original sampling temperatures
 
         def audio() -> Any:
             inputs = model.processor(PROMPTS["audio"], voice_preset=VOICE, return_tensors="pt")
@@ -115,7 +115,7 @@ def video_attribution(reps: int) -> None:
     import numpy as np
 
     from aigc_demo import provenance
-    from aigc_demo.generators.video import write_mp4
+    from aigc_demo.backends.diffusers_video import write_mp4
 
     frames = np.random.default_rng(0).integers(0, 255, size=(VIDEO["num_frames"], 64, 64, 3), dtype=np.uint8)
     with workdir("aigc-mp4-") as work:

@@ -71,7 +71,7 @@ def main() -> None:
     params = dict(system_prompt=SYSTEM, max_new_tokens=args.tokens, temperature=0.0, top_p=0.9, seed=1)
     with workdir("aigc-streaming-") as work:
         cache = work / "cache"
-        tiny_studio(work, cache).model_path("tiny:text")  # build the tiny model before the server starts
+        tiny_studio(work, cache).backend("text").location()  # build the tiny model before the server starts
         log = work / "streamer.jsonl"
         with AppServer(work, cache, prelude=PRELUDE.format(log=str(log))) as server:
             client, http = server.client(), http_client(server.url)

@@ -99,7 +99,7 @@ def main() -> None:
         cache = work / "cache"
         studio = tiny_studio(work, cache)
         for modality in set(SEQUENCE):  # build the tiny models once, before any timed run
-            studio.model_path(f"tiny:{modality}")
+            studio.backend(modality).location()
         first = run_child(work, cache, 0)
         sizes = first["sizes"]
         pairs = [sizes[a] + sizes[b] for a, b in zip(SEQUENCE, SEQUENCE[1:])]

@@ -57,7 +57,7 @@ def main() -> None:
 
     with workdir("aigc-throughput-") as work:
         cache = work / "cache"
-        tiny_studio(work, cache).model_path("tiny:text")  # build the tiny model before the server starts
+        tiny_studio(work, cache).backend("text").location()  # build the tiny model before the server starts
         with AppServer(work, cache) as server:
             clients = [server.client() for _ in range(args.clients)]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from aigc_demo.core.types import AudioRequest, ImageRequest, ModelLoadError, TextRequest, VideoRequest
+from aigc_demo.core.types import AudioRequest, GenerationResult, ImageRequest, ModelLoadError, TextRequest, VideoRequest
 from aigc_demo.review import ReviewStore
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import TIMEOUT_NOTE, OutOfMemory, RunContext, Studio
@@ -51,11 +51,13 @@ def test_broken_model_is_explained_others_work_and_retry_waits_for_cooldown(tmp_
     broken = tmp_path / "broken-wan"
     broken.mkdir()
     (broken / "model_index.json").write_text('{"_class_name": "WanPipeline", "transformer": ["diffusers", "Wan')  # cut off
-    studio = make_studio(tmp_path, tiny_cache, failure_cooldown_seconds=1.5)
+    studio = make_studio(tmp_path, tiny_cache, failure_cooldown_seconds=30)
+    now = [1000.0]
+    studio.manager._clock = lambda: now[0]  # the cooldown runs on this clock, not the machine's load
     studio.settings = dataclasses.replace(studio.settings, models={**studio.settings.models, "video": str(broken)})
-    generator = studio.generator("video")
-    real_load, attempts = generator.load, []
-    generator.load = lambda *a, **k: attempts.append(1) or real_load(*a, **k)
+    backend = studio.backend("video")
+    real_load, attempts = backend.load, []
+    backend.load = lambda *a, **k: attempts.append(1) or real_load(*a, **k)
 
     with pytest.raises(ModelLoadError, match="broken-wan") as first:
         studio.run("video", VideoRequest("waves", width=64, height=64, num_frames=5, num_inference_steps=1))
@@ -71,7 +73,7 @@ def test_broken_model_is_explained_others_work_and_retry_waits_for_cooldown(tmp_
         studio.load("video")
     assert len(attempts) == 1 and "video" in studio.status()["failures"]
 
-    time.sleep(1.6)  # past the cooldown: the next request tries again, and now it loads
+    now[0] += 31  # past the cooldown: the next request tries again, and now it loads
     result = studio.run("video", VideoRequest("waves", width=64, height=64, num_frames=5, num_inference_steps=1))
     assert result.files and len(attempts) == 2 and studio.status()["failures"] == {}
     studio.manager.close()
@@ -101,9 +103,9 @@ def test_out_of_memory_while_loading_frees_the_others_and_retries_once(studio, m
 
 def test_out_of_memory_while_loading_twice_is_a_clear_error_and_the_process_goes_on(studio):
     studio.run("image", ImageRequest("a", **SMALL_IMAGE))
-    generator = studio.generator("video")
+    backend = studio.backend("video")
     calls = []
-    generator.load = lambda *a, **k: calls.append(1) or oom()
+    backend.load = lambda *a, **k: calls.append(1) or oom()
     with pytest.raises(ModelLoadError, match="out of memory while loading it, even after unloading the other models") as caught:
         studio.run("video", VideoRequest("waves", width=64, height=64, num_frames=5, num_inference_steps=1))
     assert "lighter preset" in str(caught.value) and len(calls) == 2  # one retry, no more
@@ -114,15 +116,42 @@ def test_out_of_memory_while_loading_twice_is_a_clear_error_and_the_process_goes
 
 
 def test_out_of_memory_while_generating_twice_leaves_the_rest_working(studio):
-    generator = studio.generator("image")
-    real = generator.generate
-    generator.generate = oom
+    backend = studio.backend("image")
+    real = backend.generate
+    backend.generate = oom
     with pytest.raises(OutOfMemory, match="even after unloading the other models"):
         studio.run("image", ImageRequest("a", **SMALL_IMAGE))
     assert not studio.manager.is_loaded("image")  # its memory is given back too
     assert studio.run("text", TextRequest("hello", max_new_tokens=2)).text is not None
-    generator.generate = real
+    backend.generate = real
     assert studio.run("image", ImageRequest("a", **SMALL_IMAGE)).files  # and it recovers
+
+
+def test_out_of_memory_while_streaming_text_frees_the_others_and_runs_once_more(studio):
+    """Text takes the same path as every modality: OOM mid-stream frees the other models and
+    the run starts again; the record holds the complete second run."""
+    studio.run("image", ImageRequest("a", **SMALL_IMAGE))
+    model = studio.load("text").model.model
+    real_generate, calls = model.generate, []
+
+    def generate_oom_after_some_tokens(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            kwargs["streamer"].put(torch.tensor([[5, 6, 7]]))  # a few tokens reach the client first
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        return real_generate(*args, **kwargs)
+
+    model.generate = generate_oom_after_some_tokens
+    updates = list(studio.stream("text", TextRequest("hello", max_new_tokens=6, seed=4)))
+    result = updates[-1]
+    assert len(calls) == 2 and not studio.manager.is_loaded("image")  # freed for the retry
+    assert isinstance(result, GenerationResult) and result.text == updates[-2] and result.record_id
+    assert studio.store.get_record(result.record_id).output_text == result.text
+
+    model.generate = lambda *a, **k: (_ for _ in ()).throw(torch.OutOfMemoryError("CUDA out of memory"))
+    with pytest.raises(OutOfMemory, match="Out of memory while generating text, even after unloading"):
+        list(studio.stream("text", TextRequest("hello", max_new_tokens=6)))
+    assert not studio.manager.is_loaded("text")
 
 
 # ---------------------------------------------------------------- cancel and time limit

@@ -101,9 +101,9 @@ def checked_pipeline(tmp_path_factory, tiny_cache) -> Path:
 def test_image_pipeline_keeps_its_safety_checker(checked_pipeline):
     import torch
 
-    from aigc_demo.generators.image import ImageGenerator
+    from aigc_demo.backends.diffusers_image import DiffusersImage
 
-    pipe = ImageGenerator().load(str(checked_pipeline), "cpu", torch.float32)
+    pipe = DiffusersImage(str(checked_pipeline)).load("cpu", torch.float32)
     assert type(pipe.safety_checker).__name__ == "StableDiffusionSafetyChecker"
     assert pipe.feature_extractor is not None and pipe.config.requires_safety_checker
 

@@ -12,8 +12,8 @@ from aigc_demo.settings import PRESET_NAMES, from_args, from_env, load_presets, 
 def test_presets_name_real_models():
     presets = load_presets()
     assert set(presets) == set(PRESET_NAMES) - {"auto"}
-    assert presets["gpu"]["models"]["video"] == "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
-    assert presets["gpu"]["models"]["audio"] == "suno/bark-small"
+    assert presets["gpu"]["models"]["video"] == "diffusers:Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    assert presets["gpu"]["models"]["audio"] == "bark:suno/bark-small"
     assert presets["offline"]["models"]["text"] == "offline:smollm2"
     assert all(m.startswith("tiny:") for m in presets["tiny"]["models"].values())
 
@@ -66,6 +66,56 @@ def test_auto_falls_back_to_offline_without_hub_and_cache(monkeypatch, tmp_path)
     assert any("offline" in note and "unreachable" in note for note in settings.notes)
 
 
+@pytest.mark.parametrize(("variable", "ref", "message"), [
+    ("AIGC_TEXT_MODEL", "vllm:qwen", "unknown backend 'vllm' for text; known: offline, tiny, transformers"),
+    ("AIGC_IMAGE_MODEL", "bark:suno/bark-small", "the 'bark' backend makes audio, not image"),
+    ("AIGC_AUDIO_MODEL", "tiny:video", "the tiny audio model is 'tiny:audio'"),
+    ("AIGC_TEXT_MODEL", "offline:llama", "serves 'offline:smollm2' only"),
+    ("AIGC_VIDEO_MODEL", "diffusers:", "no model name after 'diffusers:'"),
+])
+def test_model_references_are_checked_at_start_up(variable, ref, message):
+    with pytest.raises(ValueError, match=variable) as caught:
+        from_env({"AIGC_PRESET": "tiny", variable: ref})
+    assert message in str(caught.value)
+
+
+def test_references_without_a_backend_use_the_modality_default(tmp_path):
+    from aigc_demo.backends import parse_ref
+
+    assert parse_ref("image", "stabilityai/sd-turbo").scheme == "diffusers"
+    assert parse_ref("audio", "suno/bark-small").scheme == "bark"
+    assert parse_ref("text", str(tmp_path / "model.gguf")).scheme == "transformers"
+    assert parse_ref("text", "transformers:Qwen/Qwen2.5-0.5B-Instruct").name == "Qwen/Qwen2.5-0.5B-Instruct"
+
+
+def test_preset_values_are_checked_against_the_parameter_declarations():
+    from aigc_demo.core.params import PARAMS
+
+    with pytest.raises(ValueError, match="width: must be between 64 and 2048"):
+        PARAMS["image"].check_limits("presets.yaml: cpu.scenario_limits.image", {"width": 9000})
+    with pytest.raises(ValueError, match="unknown parameter 'steps'"):
+        PARAMS["image"].check_limits("presets.yaml: cpu.defaults.image", {"steps": 2})
+
+
+def test_auto_uses_a_filled_cache_without_the_hub(monkeypatch, tmp_path, tiny_model):
+    """An air-gapped site copies a filled Hugging Face cache: auto then keeps the real preset."""
+    import huggingface_hub.constants as constants
+
+    from aigc_demo.settings import load_presets
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr("aigc_demo.settings.has_cuda", lambda: False)
+    for modality, ref in load_presets()["cpu"]["models"].items():
+        if ref:
+            repo = ref.partition(":")[2]
+            snapshot = tmp_path / ("models--" + repo.replace("/", "--")) / "snapshots" / "0123abc"
+            snapshot.parent.mkdir(parents=True)
+            snapshot.symlink_to(tiny_model(modality))
+    settings = from_env({})
+    assert settings.preset == "cpu" and not settings.notes
+
+
 def test_auth_must_be_user_colon_password():
     assert parse_auth("a:b:c") == ("a", "b:c")
     with pytest.raises(ValueError):
@@ -75,7 +125,7 @@ def test_auth_must_be_user_colon_password():
 
 
 def test_weights_on_disk_counts_weight_files_of_a_local_model(tmp_path):
-    from aigc_demo.settings import weights_on_disk
+    from aigc_demo.backends.hub import weights_on_disk
 
     (tmp_path / "unet").mkdir()
     (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"x" * 1000)

@@ -84,8 +84,8 @@ def test_unavailable_modality_explains_why(tmp_path):
 
 def test_out_of_memory_frees_other_models_and_retries_once(studio):
     studio.run("image", ImageRequest("a", width=64, height=64, num_inference_steps=1))
-    generator = studio.generator("audio")
-    real_generate = generator.generate
+    backend = studio.backend("audio")
+    real_generate = backend.generate
     calls = []
 
     def generate_oom_once(*args, **kwargs):
@@ -94,7 +94,7 @@ def test_out_of_memory_frees_other_models_and_retries_once(studio):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real_generate(*args, **kwargs)
 
-    generator.generate = generate_oom_once
+    backend.generate = generate_oom_once
     result = studio.run("audio", AudioRequest("Hello."))
     assert len(calls) == 2 and result.files
     assert not studio.manager.is_loaded("image")  # freed for the retry
@@ -102,6 +102,6 @@ def test_out_of_memory_frees_other_models_and_retries_once(studio):
     def always_oom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory")
 
-    generator.generate = always_oom
+    backend.generate = always_oom
     with pytest.raises(OutOfMemory, match="smaller size"):
         studio.run("audio", AudioRequest("Hello."))

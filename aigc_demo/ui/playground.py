@@ -154,8 +154,10 @@ class PlaygroundTabs:
                         for param in advanced:
                             widgets[param.name] = param_widget(modality, param, values[param.name], self.t)
                 with gr.Row():
+                    seed = params["seed"]
                     widgets["seed"] = gr.Number(value=-1, label=self.t(param_key(modality, "seed")), precision=0,
-                                                minimum=params["seed"].minimum, maximum=params["seed"].maximum)
+                                                info=self.t(param_key(modality, "seed", "help")),
+                                                minimum=seed.minimum, maximum=seed.maximum)
                     used = gr.Number(label=self.t("ui.seed_used"), precision=0, interactive=False)
                     reuse = gr.Button(self.t("ui.reuse_seed"), size="sm")
                 reuse.click(lambda s: s, used, widgets["seed"], queue=False, api_visibility="private")
