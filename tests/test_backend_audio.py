@@ -1,4 +1,5 @@
-"""AudioGenerator end to end on the tiny Bark model, plus the pure sentence splitter."""
+"""The Bark audio backend end to end on the tiny Bark model, plus the pure sentence splitter;
+its parameters as declared in ``core.params``."""
 
 from __future__ import annotations
 
@@ -6,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from aigc_demo.generators.audio import (
-    MAX_AUDIO_PROMPT_CHARS,
-    AudioGenerator,
-    AudioModel,
-    sample_rate_of,
-    split_sentences,
-)
+from aigc_demo.backends.bark_audio import AudioModel, BarkAudio, sample_rate_of, split_sentences
+from aigc_demo.core.params import AUDIO_PARAMS, VOICE_PRESETS
 from aigc_demo.core.types import AudioRequest, CancelToken, ModelLoadError, ValidationError
+from aigc_demo.runtime import ModelManager
 from aigc_demo.tiny.audio import TINY_VOICE_PRESETS
+
+MAX_AUDIO_PROMPT_CHARS = AUDIO_PARAMS["prompt"].max_chars
 
 # ---------------------------------------------------------------- split_sentences
 
@@ -74,13 +73,15 @@ def test_long_unspaced_chinese_is_cut_hard():
 
 
 def test_validate_voice_preset_and_fields():
-    gen = AudioGenerator()
-    ok = gen.validate(AudioRequest("  Hello  ", voice_preset=" v2/zh_speaker_3 ", seed=5))
-    assert (ok.prompt, ok.voice_preset, ok.seed) == ("Hello", "v2/zh_speaker_3", 5)
-    assert gen.validate(AudioRequest("Hello", voice_preset="")).voice_preset == ""
+    assert BarkAudio.params is AUDIO_PARAMS and MAX_AUDIO_PROMPT_CHARS == 2000
+    ok, notes = AUDIO_PARAMS.validate(AudioRequest("  Hello  ", voice_preset=" v2/zh_speaker_3 ", seed=5))
+    assert (ok.prompt, ok.voice_preset, ok.seed) == ("Hello", "v2/zh_speaker_3", 5) and notes == []
+    assert AUDIO_PARAMS.validate(AudioRequest("Hello", voice_preset=""))[0].voice_preset == ""
+    assert AUDIO_PARAMS.validate(AudioRequest("Hello", voice_preset="en_speaker_6"))[0].voice_preset == "en_speaker_6"
+    assert "v2/en_speaker_6" in VOICE_PRESETS and set(TINY_VOICE_PRESETS) <= set(VOICE_PRESETS)  # offered in the UI
 
     with pytest.raises(ValidationError) as err:
-        gen.validate(AudioRequest("Hello", voice_preset="v2/xx_speaker_1"))
+        AUDIO_PARAMS.validate(AudioRequest("Hello", voice_preset="v2/xx_speaker_1"))
     assert err.value.field == "voice_preset"
     assert "v2/en_speaker_6" in str(err.value)
 
@@ -91,23 +92,28 @@ def test_validate_voice_preset_and_fields():
         (AudioRequest("x" * (MAX_AUDIO_PROMPT_CHARS + 1)), "prompt"),
     ):
         with pytest.raises(ValidationError) as err:
-            gen.validate(bad)
+            AUDIO_PARAMS.validate(bad)
         assert err.value.field == field
 
 
 def test_missing_folder_is_a_model_load_error(tmp_path):
-    missing = tmp_path / "no-such-model"
+    missing = str(tmp_path / "no-such-model")
     with pytest.raises(ModelLoadError) as err:
-        AudioGenerator().load(str(missing), "cpu", None)
-    assert str(missing) in str(err.value)
+        ModelManager(device="cpu").get("audio", missing, BarkAudio(missing).load)
+    assert missing in str(err.value) and "no such folder" in str(err.value)
 
 
 # ---------------------------------------------------------------- generation (tiny model)
 
 
 @pytest.fixture(scope="module")
-def bark(tiny_model) -> AudioModel:
-    return AudioGenerator().load(str(tiny_model("audio")), "cpu", None)
+def backend(tiny_model) -> BarkAudio:
+    return BarkAudio(str(tiny_model("audio")))
+
+
+@pytest.fixture(scope="module")
+def bark(backend) -> AudioModel:
+    return backend.load("cpu", None)
 
 
 def _read(path: Path):
@@ -116,8 +122,8 @@ def _read(path: Path):
     return sf.read(path, dtype="float32")
 
 
-def test_wav_is_valid_at_model_rate(bark, tmp_path):
-    result = AudioGenerator().generate(bark, AudioRequest("Hello world.", seed=1), out_dir=tmp_path)
+def test_wav_is_valid_at_model_rate(backend, bark, tmp_path):
+    result = backend.generate(bark, AudioRequest("Hello world.", seed=1), out_dir=tmp_path)
     assert not result.cancelled and len(result.files) == 1
     path = result.files[0]
     assert path.suffix == ".wav" and path.parent == tmp_path
@@ -130,11 +136,9 @@ def test_wav_is_valid_at_model_rate(bark, tmp_path):
     assert any("24000 Hz" in note for note in result.notes)
 
 
-def test_same_seed_same_audio_different_seed_differs(bark, tmp_path):
-    gen = AudioGenerator()
-
+def test_same_seed_same_audio_different_seed_differs(backend, bark, tmp_path):
     def speak(seed: int):
-        result = gen.generate(bark, AudioRequest("Good morning.", seed=seed), out_dir=tmp_path)
+        result = backend.generate(bark, AudioRequest("Good morning.", seed=seed), out_dir=tmp_path)
         return _read(result.files[0])[0]
 
     first, again, other = speak(7), speak(7), speak(8)
@@ -142,38 +146,38 @@ def test_same_seed_same_audio_different_seed_differs(bark, tmp_path):
     assert first.shape != other.shape or not (first == other).all()
 
 
-def test_random_seed_is_reported(bark, tmp_path):
-    result = AudioGenerator().generate(bark, AudioRequest("Hi.", seed=-1), out_dir=tmp_path)
+def test_random_seed_is_reported(backend, bark, tmp_path):
+    result = backend.generate(bark, AudioRequest("Hi.", seed=-1), out_dir=tmp_path)
     assert 0 <= result.seed < 2**32 and result.params["seed"] == result.seed
 
 
-def test_unshipped_preset_falls_back_with_a_note(bark, tmp_path):
+def test_unshipped_preset_falls_back_with_a_note(backend, bark, tmp_path):
     assert set(TINY_VOICE_PRESETS) <= set(bark.processor.available_voice_presets)
     assert "v2/de_speaker_3" not in bark.processor.available_voice_presets
-    result = AudioGenerator().generate(
+    result = backend.generate(
         bark, AudioRequest("Hallo.", voice_preset="v2/de_speaker_3", seed=2), out_dir=tmp_path
     )
     assert result.files and any("v2/de_speaker_3" in note for note in result.notes)
 
-    no_preset = AudioGenerator().generate(bark, AudioRequest("Hallo.", voice_preset="", seed=2), out_dir=tmp_path)
+    no_preset = backend.generate(bark, AudioRequest("Hallo.", voice_preset="", seed=2), out_dir=tmp_path)
     assert not any("preset" in note for note in no_preset.notes)
     assert (_read(result.files[0])[0] == _read(no_preset.files[0])[0]).all()
 
 
-def test_long_text_is_spoken_piece_by_piece(bark, tmp_path):
+def test_long_text_is_spoken_piece_by_piece(backend, bark, tmp_path):
     text = "One. Two! Three? 四。"
     calls: list[tuple[int, int, str]] = []
-    full = AudioGenerator().generate(
+    full = backend.generate(
         bark, AudioRequest(text, seed=3), out_dir=tmp_path, progress=lambda *a: calls.append(a)
     )
     assert calls == [(i, 4, "speaking") for i in range(1, 5)]
     assert any("4 of 4 piece(s)" in note for note in full.notes)
-    one_piece = AudioGenerator().generate(bark, AudioRequest("One.", seed=3), out_dir=tmp_path)
+    one_piece = backend.generate(bark, AudioRequest("One.", seed=3), out_dir=tmp_path)
     # four pieces plus three pauses are longer than one piece
     assert len(_read(full.files[0])[0]) > 3 * len(_read(one_piece.files[0])[0])
 
 
-def test_cancel_between_pieces_stops_early(bark, tmp_path):
+def test_cancel_between_pieces_stops_early(backend, bark, tmp_path):
     token = CancelToken()
     calls: list[int] = []
 
@@ -181,7 +185,7 @@ def test_cancel_between_pieces_stops_early(bark, tmp_path):
         calls.append(step)
         token.cancel()  # the user presses Stop while the first piece finishes
 
-    result = AudioGenerator().generate(
+    result = backend.generate(
         bark, AudioRequest("One. Two. Three.", seed=4), out_dir=tmp_path, progress=progress, cancel=token
     )
     assert result.cancelled and calls == [1]
@@ -189,10 +193,10 @@ def test_cancel_between_pieces_stops_early(bark, tmp_path):
     assert any("cancelled after 1 of 3" in note for note in result.notes)
 
 
-def test_cancel_before_start_writes_nothing(bark, tmp_path):
+def test_cancel_before_start_writes_nothing(backend, bark, tmp_path):
     token = CancelToken()
     token.cancel()
-    result = AudioGenerator().generate(bark, AudioRequest("One. Two.", seed=5), out_dir=tmp_path, cancel=token)
+    result = backend.generate(bark, AudioRequest("One. Two.", seed=5), out_dir=tmp_path, cancel=token)
     assert result.cancelled and result.files == []
 
 
@@ -211,9 +215,9 @@ class _CancelAfterReads(CancelToken):
         return super().cancelled
 
 
-def test_cancel_mid_piece_stops_the_semantic_stage(bark, tmp_path):
+def test_cancel_mid_piece_stops_the_semantic_stage(backend, bark, tmp_path):
     token = _CancelAfterReads(3)  # 1st: before the piece; then inside generation
-    result = AudioGenerator().generate(bark, AudioRequest("One.", seed=6), out_dir=tmp_path, cancel=token)
+    result = backend.generate(bark, AudioRequest("One.", seed=6), out_dir=tmp_path, cancel=token)
     assert result.cancelled and result.files == []  # a half-spoken piece is dropped
     assert token.reads > 2  # the stopping criterion consulted the token during generation
 
@@ -225,9 +229,10 @@ def test_preset_with_missing_arrays_falls_back(tiny_model, tmp_path):
     shutil.copytree(tiny_model("audio"), folder)
     for npy in (folder / "speaker_embeddings" / "v2").glob("zh_speaker_0_*.npy"):
         npy.unlink()
-    model = AudioGenerator().load(str(folder), "cpu", None)
+    backend = BarkAudio(str(folder))
+    model = backend.load("cpu", None)
     assert "v2/zh_speaker_0" in model.processor.available_voice_presets  # listed, not loadable
-    result = AudioGenerator().generate(
+    result = backend.generate(
         model, AudioRequest("你好。", voice_preset="v2/zh_speaker_0", seed=1), out_dir=tmp_path
     )
     assert result.files and any("could not be loaded" in note for note in result.notes)

