@@ -35,7 +35,6 @@ REGISTRY: dict[tuple[str, str], str] = {
 }
 # What a reference without a scheme (a Hub id, a folder, a .gguf file) is loaded with.
 DEFAULT_SCHEME = {"text": "transformers", "image": "diffusers", "audio": "bark", "video": "diffusers"}
-SCHEMES = frozenset(scheme for _, scheme in REGISTRY)
 
 
 @dataclass(frozen=True)
@@ -55,10 +54,11 @@ def parse_ref(modality: str, ref: str) -> ModelRef:
     if not ref:
         raise ValueError(f"the {modality} model reference is empty")
     scheme, sep, name = ref.partition(":")
-    if not sep or len(scheme) == 1 or scheme not in SCHEMES and _looks_like_path(ref):
+    schemes = {s for _, s in REGISTRY}
+    if not sep or len(scheme) == 1 or scheme not in schemes and _looks_like_path(ref):
         return ModelRef(modality, DEFAULT_SCHEME[modality], ref)  # Hub id, folder, file, C:\...
     known = sorted(s for m, s in REGISTRY if m == modality)
-    if scheme not in SCHEMES:
+    if scheme not in schemes:
         raise ValueError(f"{ref!r}: unknown backend {scheme!r} for {modality}; known: {', '.join(known)} "
                          "(or a Hub id / local path without a scheme)")
     if (modality, scheme) not in REGISTRY:

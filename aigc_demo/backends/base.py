@@ -56,10 +56,12 @@ class Backend:
         cancel: CancelToken | None = None, out_dir: Path | None = None,
     ) -> GenerationResult:
         """Run to completion; text backends get this from ``stream``."""
+        if type(self).stream is Backend.stream:
+            raise NotImplementedError(f"{type(self).__name__} implements neither stream nor generate")
         result = None
         for update in self.stream(model, request, progress=progress, cancel=cancel, out_dir=out_dir):
             if isinstance(update, GenerationResult):
                 result = update
         if result is None:
-            raise NotImplementedError(f"{type(self).__name__} implements neither stream nor generate")
+            raise RuntimeError(f"{type(self).__name__}.stream ended without a result")
         return result

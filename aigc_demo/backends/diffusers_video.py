@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from aigc_demo.core.files import atomic_path, new_output_path
 from aigc_demo.backends.hub import HubBackend
-from aigc_demo.core.files import atomic_path, new_output_path
 from aigc_demo.core.params import VIDEO_PARAMS
 from aigc_demo.core.types import (
     CancelToken,

@@ -81,6 +81,7 @@ class TransformersText(HubBackend):
             text=text,
             generate_seconds=timer.seconds,
             cancelled=bool(cancel and cancel.cancelled),
+            notes=[f"{tokens} new tokens"],
         )
 
     # ------------------------------------------------------------ internals

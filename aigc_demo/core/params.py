@@ -187,7 +187,7 @@ _STEPS_HELP = Bilingual("More steps: slower, often finer detail.", "步数越多
 
 TEXT_PARAMS = Params(
     TextRequest,
-    Param("prompt", "prompt", Bilingual("Prompt", "提示词"), Bilingual("What to write.", "要写的内容。")),
+    Param("prompt", "prompt", Bilingual("Prompt", "提示词")),
     Param("system_prompt", "text", Bilingual("System prompt", "系统提示词"),
           Bilingual("The assistant's role and rules.", "助手的角色与规则。"), max_chars=4000, advanced=True),
     Param("max_new_tokens", "int", Bilingual("Max new tokens", "最大生成词元数"),
@@ -203,7 +203,7 @@ TEXT_PARAMS = Params(
 
 IMAGE_PARAMS = Params(
     ImageRequest,
-    Param("prompt", "prompt", Bilingual("Prompt", "提示词"), Bilingual("What the picture shows.", "画面内容。")),
+    Param("prompt", "prompt", Bilingual("Prompt", "提示词")),
     _NEGATIVE,
     Param("width", "int", Bilingual("Width", "宽度"), None, 64, 2048, 8, multiple=8, advanced=True),
     Param("height", "int", Bilingual("Height", "高度"), None, 64, 2048, 8, multiple=8, advanced=True),
@@ -221,7 +221,7 @@ VOICE_PRESETS: tuple[str, ...] = tuple(f"v2/{lang}_speaker_{i}" for lang in VOIC
 
 AUDIO_PARAMS = Params(
     AudioRequest,
-    Param("prompt", "prompt", Bilingual("Prompt", "提示词"), Bilingual("The words to speak.", "要朗读的文字。"),
+    Param("prompt", "prompt", Bilingual("Prompt", "提示词"),
           max_chars=2000),
     Param("voice_preset", "choice", Bilingual("Voice preset", "音色预设"),
           Bilingual("Speaker and language; empty for none.", "说话人与语言；留空表示不指定。"),
@@ -233,7 +233,7 @@ AUDIO_PARAMS = Params(
 
 VIDEO_PARAMS = Params(
     VideoRequest,
-    Param("prompt", "prompt", Bilingual("Prompt", "提示词"), Bilingual("What happens in the clip.", "视频内容。")),
+    Param("prompt", "prompt", Bilingual("Prompt", "提示词")),
     _NEGATIVE,
     Param("width", "int", Bilingual("Width", "宽度"), None, 64, 1280, 16, multiple=16, advanced=True),
     Param("height", "int", Bilingual("Height", "高度"), None, 64, 1280, 16, multiple=16, advanced=True),
