@@ -20,10 +20,10 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from aigc_demo import backends
+from aigc_demo.core.files import ASSETS_DIR
 from aigc_demo.core.params import MAX_PROMPT_CHARS, PARAMS
 from aigc_demo.core.types import MODALITIES
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 PRESETS_FILE = ASSETS_DIR / "presets.yaml"
 PRESET_NAMES = ("auto", "gpu", "cpu", "offline", "tiny")
 DTYPES = ("auto", "float32", "float16", "bfloat16")

@@ -1,4 +1,4 @@
-"""Output files: collision-free names and atomic writes."""
+"""Where the app's files are: the shipped assets, collision-free output names, atomic writes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent.parent / "assets"
 
 def new_output_path(out_dir: Path | None, modality: str, suffix: str) -> Path:
     """A collision-free file name under ``out_dir`` (created if needed)."""
