@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aigc_demo.core.types import CancelToken, ValidationError
-from aigc_demo.scenario_runner import run_scenario
+from aigc_demo.scenarios.runner import run_scenario
 from aigc_demo.scenarios import load_scenarios
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import Studio

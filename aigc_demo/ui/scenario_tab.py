@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 import gradio as gr
 
 from aigc_demo.core.types import MAX_SEED
-from ..scenario_runner import ScenarioState, run_scenario
+from ..scenarios.runner import ScenarioState, run_scenario
 from ..scenarios import Field, Scenario
 from ..studio import Studio
 from .hosting import gpu_function

@@ -14,22 +14,19 @@ from typing import Any, Iterator
 from aigc_demo.core.params import check_range
 from aigc_demo.core.types import (
     MAX_SEED,
-    AudioRequest,
     CancelToken,
     GenerationResult,
-    ImageRequest,
     ProgressFn,
     StudioError,
     TextRequest,
     ValidationError,
-    VideoRequest,
     no_progress,
     resolve_seed,
 )
-from .scenarios import Computed, Parsed, Scenario, Task
-from .studio import RunContext, Studio
+from aigc_demo.studio import RunContext, Studio
 
-REQUEST_TYPES = {"text": TextRequest, "image": ImageRequest, "audio": AudioRequest, "video": VideoRequest}
+from .model import REQUEST_TYPES, Scenario, Task
+from .registry import Computed, Parsed
 
 
 @dataclass
