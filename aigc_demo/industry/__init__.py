@@ -5,8 +5,8 @@
 name               inputs -> template variables           data for the UI (``Computed.data``)
 =================  =====================================  ==================================
 market_figures     prices -> figures, period              :class:`market.MarketFigures`
-sensor_check       readings -> sensor_flags               list of :class:`maintenance.Assessment`
-faq_context        brand, question, history ->            :class:`faq.ServiceTurn`
+sensor_check       readings -> sensor_flags               list of :class:`sensors.Assessment`
+faq_context        brand, question, history ->            :class:`service.ServiceTurn`
                    brand_name, faq_entries, faq_rules,
                    conversation, customer_sentiment
 maintenance_table  (parser) text -> Parsed(ok, rows,      rows: list of :class:`maintenance.TaskRow`
@@ -22,7 +22,7 @@ from typing import Any
 
 from aigc_demo.scenarios import Computed, Parsed, register_compute, register_parser
 
-from . import faq, maintenance, market
+from . import faq, maintenance, market, sensors, sentiment, service
 
 
 @register_compute("market_figures", inputs=("prices",), variables=("figures", "period"))
@@ -35,8 +35,8 @@ def market_figures(inputs: dict[str, Any], language: str) -> Computed:
 @register_compute("sensor_check", inputs=("readings",), variables=("sensor_flags",))
 def sensor_check(inputs: dict[str, Any], language: str) -> Computed:
     """Readings outside their limits, from rows with signal / value / limit (/ note) columns."""
-    assessments = maintenance.assess_readings(inputs["readings"])
-    return Computed({"sensor_flags": maintenance.readings_flags(assessments, language)}, data=assessments)
+    assessments = sensors.assess_readings(inputs["readings"])
+    return Computed({"sensor_flags": sensors.readings_flags(assessments, language)}, data=assessments)
 
 
 @register_compute(
@@ -48,15 +48,15 @@ def faq_context(inputs: dict[str, Any], language: str) -> Computed:
     """Retrieval, sentiment and escalation for the customer's message, as prompt pieces."""
     knowledge = faq.load_faq(str(inputs["brand"]))
     question = str(inputs["question"])
-    turn = faq.analyse_turn(question, knowledge, language)
-    pieces = faq.reply_variables(question, inputs.get("history") or "", turn.hits, knowledge, language)
+    turn = service.analyse_turn(question, knowledge, language)
+    pieces = service.reply_variables(question, inputs.get("history") or "", turn.hits, knowledge, language)
     return Computed(
         {
             "brand_name": knowledge.name,
             "faq_entries": pieces["entries"],
             "faq_rules": pieces["coverage"],
             "conversation": pieces["history"],
-            "customer_sentiment": faq.sentiment_label(turn.sentiment.label, language),
+            "customer_sentiment": sentiment.sentiment_label(turn.sentiment.label, language),
         },
         data=turn,
     )
