@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from aigc_demo.core.types import ValidationError
-from aigc_demo.industry.maintenance import (
+from aigc_demo.industries import load_scenario, load_scenarios
+from aigc_demo.industries.maintenance import (
     TaskRow,
     column_of,
     due_hours,
@@ -20,8 +21,8 @@ from aigc_demo.industry.maintenance import (
     task_table,
     timeline_rows,
 )
-from aigc_demo.industry.sensors import assess_readings, parse_limit, readings_flags
-from aigc_demo.scenarios import ScenarioError, load_scenario, load_scenarios
+from aigc_demo.industries.sensors import assess_readings, parse_limit, readings_flags
+from aigc_demo.scenarios import ScenarioError
 
 START = datetime(2025, 6, 2, 6, 0)  # a Monday, 06:00
 

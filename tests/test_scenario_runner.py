@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aigc_demo.core.types import CancelToken, ValidationError
+from aigc_demo.industries import load_scenarios
 from aigc_demo.scenarios.runner import run_scenario
-from aigc_demo.scenarios import load_scenarios
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import Studio
 
@@ -43,7 +43,7 @@ def test_market_figures_are_computed_before_the_brief_and_quoted_in_its_prompt(s
     final = list(run_scenario(studio, market, {}, seed=1))[-1]
     figures = final.computed["market_figures"].data
     prompt = studio.store.get_record(final.results["brief"][0].record_id).prompt
-    from aigc_demo.industry.market import figures_text
+    from aigc_demo.industries.market import figures_text
 
     for line in figures_text(figures, "en"):
         assert line.strip() in prompt

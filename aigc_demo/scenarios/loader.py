@@ -22,7 +22,7 @@ from aigc_demo.core.types import MODALITIES, ValidationError
 
 from .fields import FIELD_KINDS, LANGUAGE_CHOICES_LABELS, ROOT, Choice, Column, Field, check_value
 from .model import ITEM_VARS, REQUEST_TYPES, PreStep, ReviewTag, Scenario, ScenarioError, Task
-from .registry import COMPUTE_STEPS, PARSERS, _load_builtin_steps
+from .registry import COMPUTE_STEPS, PARSERS
 from .splitters import SPLITTERS
 
 DEFAULT_FOLDER = ROOT / "assets" / "scenarios"
@@ -46,6 +46,13 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, d
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def _unknown(kind: str, name: Any, registered: Mapping[str, Any]) -> str:
+    """The message for a compute step or parser that no plugin registered."""
+    if not registered:
+        return f"unknown {kind} {name!r} (none is registered: load the plugins, e.g. aigc_demo.industries.load_scenarios)"
+    return f"unknown {kind} {name!r} (known: {', '.join(sorted(registered))})"
 
 
 def _named_key(section: str, data: Any, fallback: str) -> str:
@@ -197,7 +204,6 @@ class _Reader:
 
     def pre_steps(self, data: Any, fields: dict[str, Field]) -> tuple[tuple[PreStep, ...], dict[str, str]]:
         """The `compute:` list, and the template variables it provides (variable -> step)."""
-        _load_builtin_steps()
         if not isinstance(data, list):
             raise self.fail("compute", "must be a list of {step, inputs}")
         uses: list[PreStep] = []
@@ -206,8 +212,8 @@ class _Reader:
             key = f"compute[{i}]"
             self.mapping(raw, key, {"step", "inputs"}, set())
             name = raw["step"]
-            if name not in COMPUTE_STEPS:
-                raise self.fail(f"{key}.step", f"unknown compute step {name!r} (known: {', '.join(sorted(COMPUTE_STEPS))})")
+            if not isinstance(name, str) or name not in COMPUTE_STEPS:
+                raise self.fail(f"{key}.step", _unknown("compute step", name, COMPUTE_STEPS))
             step = COMPUTE_STEPS[name]
             key = f"compute.{name}"
             if any(u.step == name for u in uses):
@@ -318,11 +324,10 @@ class _Reader:
     def parser(self, name: Any, key: str, generator: str) -> str | None:
         if name is None:
             return None
-        _load_builtin_steps()
         if generator != "text":
             raise self.fail(key, "only text tasks can be parsed")
-        if name not in PARSERS:
-            raise self.fail(key, f"unknown parser {name!r} (known: {', '.join(sorted(PARSERS))})")
+        if not isinstance(name, str) or name not in PARSERS:
+            raise self.fail(key, _unknown("parser", name, PARSERS))
         return name
 
     def template(self, text: str, key: str, variables: set[str]) -> None:

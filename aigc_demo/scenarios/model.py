@@ -21,7 +21,7 @@ from aigc_demo.core.text import AI_LABEL, LANGUAGES, Bilingual, lang
 from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
 
 from .fields import Field, check_value, display_value
-from .registry import COMPUTE_STEPS, PARSERS, Computed, Parsed, _load_builtin_steps
+from .registry import COMPUTE_STEPS, PARSERS, Computed, Panels, Parsed
 from .splitters import split
 
 ITEM_VARS = ("item", "index")  # the variables of a for_each task
@@ -209,7 +209,6 @@ class Scenario:
 
     def computed_variables(self) -> dict[str, str]:
         """Every template variable a pre-step provides -> the step's name."""
-        _load_builtin_steps()
         return {var: use.step for use in self.pre_steps for var in COMPUTE_STEPS[use.step].variables}
 
     def parse_output(self, task: Task | str, text: str) -> Parsed | None:
@@ -218,11 +217,15 @@ class Scenario:
         task = self._task(task)
         if task.parse is None:
             return None
-        _load_builtin_steps()
-        return PARSERS[task.parse](self.strip_finish(text or ""))
+        return PARSERS[task.parse].fn(self.strip_finish(text or ""))
+
+    def panels(self) -> list[tuple[str, Panels]]:
+        """What code shows beside the outputs, in order: the panels of each pre-step (keyed by
+        the step's name), then those of each task with a parser (keyed by the task's name)."""
+        return ([(use.step, COMPUTE_STEPS[use.step].panels) for use in self.pre_steps]
+                + [(t.name, PARSERS[t.parse].panels) for t in self.tasks if t.parse])
 
     def _run_step(self, use: PreStep, checked: Mapping[str, Any], language: str) -> Computed:
-        _load_builtin_steps()
         step = COMPUTE_STEPS[use.step]
         inputs = {}
         for name, field_name in use.inputs.items():
@@ -264,7 +267,6 @@ class Scenario:
             mapping[f.name] = display_value(f, checked[f.name], language)
         text = template[language]
         for use in self.pre_steps:  # only the steps whose variables this template refers to run
-            _load_builtin_steps()
             if any(_mentions(text, var) for var in COMPUTE_STEPS[use.step].variables):
                 done = (computed or {}).get(use.step)
                 if done is None or done.language != language:

@@ -7,7 +7,8 @@
 - :func:`normalise_priority`, :func:`duration_hours` and :func:`due_hours` read the cells.
 - :func:`timeline_rows` schedules the tasks from a start time for a timeline chart.
 
-Sensor readings are checked against their limits in :mod:`.sensors`.
+The plugin: parser ``maintenance_table`` and its panels (the task table, a timeline chart and a
+parser note). Sensor readings are checked against their limits in :mod:`.sensors`.
 
 Standard library only.
 """
@@ -20,7 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from aigc_demo.core.text import lang
+from aigc_demo.core.text import Bilingual, lang
+from aigc_demo.scenarios import PanelSpec, Parsed, register_parser
+
+from .panel_values import plot_value, table_value
 
 COLUMNS = ("task", "priority", "due", "duration", "parts", "skill")
 HEADERS = {
@@ -474,3 +478,31 @@ def timeline_rows(rows: Iterable[TaskRow], start: datetime | str | None = None) 
         })
     rank = {p: i for i, p in enumerate(PRIORITIES)}
     return sorted(out, key=lambda r: (r["start_h"], rank.get(r["priority"], 3)))
+
+
+# ---------------------------------------------------------------- the plugin
+
+
+def plan_panels(parsed: Parsed, language: str) -> list[Any]:
+    """The task table, the timeline chart and a note (why no table could be read, or minor issues)."""
+    if not parsed.ok:
+        note = (f"⚠️ 无法从计划中读出任务表：{parsed.problem}。计划以文本显示。" if language == "zh"
+                else f"⚠️ Could not read a task table from the plan: {parsed.problem}. The plan is shown as text.")
+        return [None, None, note]
+    headers, cells = task_table(parsed.value, language)
+    timeline = [{"task": r["task"], "end_h": r["end_h"], "skill": r["skill"] or "-"} for r in timeline_rows(parsed.value)]
+    note = f"ℹ️ {parsed.problem}" if parsed.problem else ""
+    return [table_value(headers, cells), plot_value(timeline, mark="bar", temporal=()), note]
+
+
+@register_parser(
+    "maintenance_table",
+    panels=(PanelSpec("table", Bilingual(en="Task table", zh="任务表")),
+            PanelSpec("bar", Bilingual(en="Timeline: hours until each task is done", zh="时间线：完成各任务所需小时"),
+                      x="task", y="end_h", color="skill"),
+            PanelSpec("markdown", Bilingual(en="Parser note", zh="解析说明"))),
+    view=plan_panels,
+)
+def maintenance_table(text: str) -> Parsed:
+    rows, ok, problem = parse_task_table(text)
+    return Parsed(ok, rows, problem)

@@ -1,16 +1,21 @@
 """Sensor readings against their limits, checked by code (not by the model) for a maintenance
-plan's prompt: :func:`assess_readings` and :func:`readings_flags`. Standard library only.
+plan's prompt: :func:`assess_readings` and :func:`readings_flags`.
+
+The plugin: compute step ``sensor_check`` (readings -> ``$sensor_flags``) and its panel, the
+readings against their limits. Standard library only.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from aigc_demo.core.text import lang
+from aigc_demo.core.text import Bilingual, lang
+from aigc_demo.scenarios import Computed, PanelSpec, register_compute
 
 from .maintenance import clean_cell
+from .panel_values import table_value
 
 _FLOAT = r"[-+]?\d+(?:\.\d+)?"
 
@@ -103,3 +108,20 @@ def readings_flags(assessments: Iterable[Assessment], language: str = "en") -> s
     if not lines:
         return "- 所有读数均在限值内" if language == "zh" else "- all readings are within their limits"
     return "\n".join(lines)
+
+
+def readings_panels(assessments: list[Assessment], language: str) -> list[Any]:
+    """The readings table: each signal with its value, limit and status."""
+    headers = ["信号", "读数", "限值", "状态"] if language == "zh" else ["Signal", "Value", "Limit", "Status"]
+    return [table_value(headers, [[a.signal, a.value, a.limit, a.status] for a in assessments])]
+
+
+@register_compute(
+    "sensor_check", inputs=("readings",), variables=("sensor_flags",),
+    panels=(PanelSpec("table", Bilingual(en="Readings against limits", zh="读数与限值对比")),),
+    view=readings_panels,
+)
+def sensor_check(inputs: dict[str, Any], language: str) -> Computed:
+    """Readings outside their limits, from rows with signal / value / limit (/ note) columns."""
+    assessments = assess_readings(inputs["readings"])
+    return Computed({"sensor_flags": readings_flags(assessments, language)}, data=assessments)

@@ -5,6 +5,8 @@
   take over and why.
 - :func:`reply_variables` and :func:`build_reply_prompt` write the grounded prompt for the
   text model; :func:`format_history` turns a chat into "Customer: ..." / "Agent: ..." lines.
+- The plugin: compute step ``faq_context`` (brand, question, history -> the prompt's pieces)
+  and its panel, the FAQ grounding note.
 
 Deterministic and standard-library only.
 """
@@ -16,9 +18,10 @@ from dataclasses import dataclass
 from string import Template
 from typing import Any, Mapping, Sequence
 
-from aigc_demo.core.text import lang
+from aigc_demo.core.text import Bilingual, lang
+from aigc_demo.scenarios import Computed, PanelSpec, register_compute
 
-from .faq import COVERAGE_THRESHOLD, Faq, Hit, grounding_hits, is_covered, retrieve
+from .faq import COVERAGE_THRESHOLD, Faq, Hit, grounding_hits, is_covered, load_faq, retrieve
 from .sentiment import SentimentResult, analyse_sentiment, normalise, sentiment_label
 
 HISTORY_TURNS = 6
@@ -221,3 +224,39 @@ def analyse_turn(question: str, faq: Faq, language: str = "en", k: int = 3) -> S
     mood = analyse_sentiment(question)
     escalate, reason = should_escalate(question, hits, mood.label, language)
     return ServiceTurn(faq, question, hits, tuple(grounding_hits(hits)), mood, escalate, reason)
+
+
+# ---------------------------------------------------------------- the plugin
+
+
+def turn_panels(turn: ServiceTurn, language: str) -> list[str]:
+    """One Markdown note: the turn's summary and the FAQ entries the reply may use."""
+    used = "\n".join(f"- **[{h.entry.id}]** {h.entry.question}" for h in turn.used) or (
+        "- （无：问题不在 FAQ 范围内）" if language == "zh" else "- (none: the question is not covered by the FAQ)")
+    heading = "**引用的 FAQ 条目**" if language == "zh" else "**FAQ entries used**"
+    return [f"{turn.summary(language)}\n\n{heading}\n{used}"]
+
+
+@register_compute(
+    "faq_context",
+    inputs=("brand", "question", "history"),
+    variables=("brand_name", "faq_entries", "faq_rules", "conversation", "customer_sentiment"),
+    panels=(PanelSpec("markdown", Bilingual(en="FAQ grounding", zh="FAQ 依据")),),
+    view=turn_panels,
+)
+def faq_context(inputs: dict[str, Any], language: str) -> Computed:
+    """Retrieval, sentiment and escalation for the customer's message, as prompt pieces."""
+    knowledge = load_faq(str(inputs["brand"]))
+    question = str(inputs["question"])
+    turn = analyse_turn(question, knowledge, language)
+    pieces = reply_variables(question, inputs.get("history") or "", turn.hits, knowledge, language)
+    return Computed(
+        {
+            "brand_name": knowledge.name,
+            "faq_entries": pieces["entries"],
+            "faq_rules": pieces["coverage"],
+            "conversation": pieces["history"],
+            "customer_sentiment": sentiment_label(turn.sentiment.label, language),
+        },
+        data=turn,
+    )
