@@ -1,7 +1,7 @@
 """Industry scenarios as data: one YAML file per industry under ``assets/scenarios``.
 
 =============  ===============================================================
-``model``      Scenario, Task, ReviewTag, PreStep, ScenarioError: rendering prompts
+``model``      Scenario, Task, FormValues, PreStep, ScenarioError: rendering prompts
 ``fields``     form fields and their value checks (text, number, choice, table, file)
 ``registry``   what industry plugins register: compute steps, parsers, their panels
 ``splitters``  paragraph and scene splitters for ``for_each``
@@ -17,7 +17,7 @@ from aigc_demo.core.text import AI_LABEL
 
 from .fields import FIELD_KINDS, ROOT, Choice, Column, Field
 from .loader import DEFAULT_FOLDER, load_scenario, load_scenarios
-from .model import ITEM_VARS, PreStep, ReviewTag, Scenario, ScenarioError, Task
+from .model import ITEM_VARS, FormValues, PreStep, ReviewTag, Scenario, ScenarioError, Task
 from .registry import (
     COMPUTE_STEPS,
     PANEL_KINDS,
@@ -35,7 +35,7 @@ from .splitters import SPLITTERS, register_splitter, split, split_paragraphs, sp
 
 __all__ = [
     "AI_LABEL", "COMPUTE_STEPS", "DEFAULT_FOLDER", "FIELD_KINDS", "ITEM_VARS", "PANEL_KINDS", "PARSERS", "ROOT",
-    "SPLITTERS", "Choice", "Column", "ComputeStep", "Computed", "Field", "PanelSpec", "Panels", "Parsed", "Parser",
+    "SPLITTERS", "Choice", "Column", "ComputeStep", "Computed", "Field", "FormValues", "PanelSpec", "Panels", "Parsed", "Parser",
     "PreStep", "ReviewTag", "Scenario", "ScenarioError", "Task", "load_scenario", "load_scenarios",
     "register_compute", "register_parser", "register_splitter", "split", "split_paragraphs", "split_scenes",
 ]

@@ -81,8 +81,11 @@ class Field:
         return [c.label[lang(language)] for c in self.columns]
 
     def row_dicts(self, value: Any) -> list[dict[str, str]]:
-        """A table field's (checked) value as ``{column name: cell}`` mappings."""
-        rows = check_value(self, value)
+        """A table field's value, checked here, as ``{column name: cell}`` mappings."""
+        return self.row_mappings(check_value(self, value))
+
+    def row_mappings(self, rows: list[list[str]]) -> list[dict[str, str]]:
+        """Already checked table rows as ``{column name: cell}`` mappings."""
         return [dict(zip((c.name for c in self.columns), row)) for row in rows]
 
     def choice_label(self, value: str, language: str) -> str:

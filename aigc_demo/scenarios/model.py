@@ -11,7 +11,7 @@ both come from :mod:`.registry`. Scenarios are read from YAML by :mod:`.loader`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field as dc_field, replace
 from pathlib import Path
 from string import Template
@@ -90,6 +90,29 @@ class PreStep:
     inputs: Mapping[str, str]  # step input name -> field name
 
 
+class FormValues(Mapping[str, Any]):
+    """A scenario's form values as :meth:`Scenario.validate_values` returns them: complete,
+    coerced and read-only, so the scenario trusts them instead of checking them again."""
+
+    __slots__ = ("scenario", "_values")
+
+    def __init__(self, scenario: Scenario, values: Mapping[str, Any]) -> None:
+        self.scenario = scenario
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"FormValues({self._values!r})"
+
+
 @dataclass(frozen=True, eq=False)
 class Scenario:
     id: str
@@ -131,15 +154,23 @@ class Scenario:
     def defaults(self) -> dict[str, Any]:
         return {f.name: f.default for f in self.fields}
 
-    def validate_values(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def validate_values(self, values: Mapping[str, Any] | None = None) -> FormValues:
         """Fill defaults for missing (None) values, coerce numbers, map choice labels to
-        values and check ranges; raise ValidationError(field, message)."""
+        values and check ranges; raise ValidationError(field, message).
+
+        The result is trusted from then on: given back to any method of this scenario, it
+        passes through unchecked (the form is validated once, at the door)."""
+        if self._trusts(values):
+            return values  # type: ignore[return-value]
         values = dict(values or {})
         names = {f.name for f in self.fields}
         for key in values:
             if key not in names:
                 raise ValidationError(key, f"is not a field of scenario '{self.id}'")
-        return {f.name: check_value(f, values.get(f.name)) for f in self.fields}
+        return FormValues(self, {f.name: check_value(f, values.get(f.name)) for f in self.fields})
+
+    def _trusts(self, values: Mapping[str, Any] | None) -> bool:
+        return isinstance(values, FormValues) and values.scenario is self
 
     def example_rows(self) -> list[list[Any]]:
         """Examples as rows of values in field order (defaults filled), e.g. for gr.Examples."""
@@ -153,8 +184,9 @@ class Scenario:
         lang_field = self.language_field
         if lang_field is None:
             return "en"
-        value = (values or {}).get(lang_field.name)
-        return check_value(lang_field, value)
+        if self._trusts(values):
+            return values[lang_field.name]  # type: ignore[index]
+        return check_value(lang_field, (values or {}).get(lang_field.name))
 
     # -------------------------------------------------------------- tasks
 
@@ -230,7 +262,7 @@ class Scenario:
         inputs = {}
         for name, field_name in use.inputs.items():
             f = self.field(field_name)
-            inputs[name] = f.row_dicts(checked[field_name]) if f.kind == "table" else checked[field_name]
+            inputs[name] = f.row_mappings(checked[field_name]) if f.kind == "table" else checked[field_name]
         try:
             result = step.fn(inputs, language)
         except ValidationError as exc:

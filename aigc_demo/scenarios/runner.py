@@ -71,7 +71,7 @@ def run_scenario(
     seed: Any = -1,
 ) -> Iterator[ScenarioState]:
     """Run every task of ``scenario`` with the form ``values``; yield the state as it grows."""
-    values = scenario.validate_values(values)
+    values = scenario.validate_values(values)  # checked once, at the door: trusted from here on
     language = scenario.language(values)
     seed = resolve_seed(check_range("seed", seed, -1, MAX_SEED))  # one seed for the whole run: re-runnable
     cancel = cancel or CancelToken()
