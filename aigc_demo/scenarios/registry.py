@@ -124,8 +124,10 @@ def register_compute(
     """Register ``fn(inputs, language) -> Computed`` as compute step ``name`` (for ``compute:``),
     with the ``panels`` it shows and ``view(Computed.data, language)`` filling them."""
 
+    shown = _panels(name, panels, view)
+
     def decorate(fn: ComputeFn) -> ComputeFn:
-        _add(COMPUTE_STEPS, ComputeStep(name, tuple(inputs), tuple(variables), fn, _panels(name, panels, view)))
+        _add(COMPUTE_STEPS, ComputeStep(name, tuple(inputs), tuple(variables), fn, shown))
         return fn
 
     return decorate
@@ -135,8 +137,10 @@ def register_parser(name: str, *, panels: Sequence[PanelSpec], view: PanelView) 
     """Register ``fn(text) -> Parsed`` as parser ``name`` (for a task's ``parse:``), with the
     ``panels`` it shows and ``view(Parsed, language)`` filling them."""
 
+    shown = _panels(name, panels, view)
+
     def decorate(fn: ParseFn) -> ParseFn:
-        _add(PARSERS, Parser(name, fn, _panels(name, panels, view)))
+        _add(PARSERS, Parser(name, fn, shown))
         return fn
 
     return decorate
