@@ -2,17 +2,19 @@
 
 Everything is checked when the files load, so a typo fails loudly with the file and key
 (:class:`ScenarioError`): unknown keys, missing variables, and every name a file uses (a
-field, an earlier task, a splitter, a compute step, a parser). This module imports no model
-library (it is on the start-up path).
+field, an earlier task, a splitter, a compute step or a parser; a plugin registers each step
+and parser together with its panels, so what loads can be drawn). The plugins register
+themselves when :func:`aigc_demo.industries.load_scenarios` loads them, before the files.
+This module imports no model library (it is on the start-up path).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import fields as dc_fields, replace
+from collections.abc import Mapping
 from pathlib import Path
 from string import Template
-from collections.abc import Mapping
 from typing import Any
 
 import yaml

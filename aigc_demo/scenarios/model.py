@@ -8,14 +8,13 @@ runs, and a task may name a parser (``parse:``) that reads structure out of its 
 both come from :mod:`.registry`. Scenarios are read from YAML by :mod:`.loader`.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field as dc_field, replace
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, TypeGuard
 
 from aigc_demo.core.text import AI_LABEL, LANGUAGES, Bilingual, lang
 from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
@@ -161,7 +160,7 @@ class Scenario:
         The result is trusted from then on: given back to any method of this scenario, it
         passes through unchecked (the form is validated once, at the door)."""
         if self._trusts(values):
-            return values  # type: ignore[return-value]
+            return values
         values = dict(values or {})
         names = {f.name for f in self.fields}
         for key in values:
@@ -169,7 +168,7 @@ class Scenario:
                 raise ValidationError(key, f"is not a field of scenario '{self.id}'")
         return FormValues(self, {f.name: check_value(f, values.get(f.name)) for f in self.fields})
 
-    def _trusts(self, values: Mapping[str, Any] | None) -> bool:
+    def _trusts(self, values: Mapping[str, Any] | None) -> TypeGuard[FormValues]:
         return isinstance(values, FormValues) and values.scenario is self
 
     def example_rows(self) -> list[list[Any]]:
@@ -185,7 +184,7 @@ class Scenario:
         if lang_field is None:
             return "en"
         if self._trusts(values):
-            return values[lang_field.name]  # type: ignore[index]
+            return values[lang_field.name]
         return check_value(lang_field, (values or {}).get(lang_field.name))
 
     # -------------------------------------------------------------- tasks

@@ -8,8 +8,8 @@ from typing import Any, Callable, Iterator
 import gradio as gr
 
 from aigc_demo.core.types import MAX_SEED
-from ..scenarios.runner import ScenarioState, run_scenario
 from ..scenarios import Field, Scenario
+from ..scenarios.runner import ScenarioState, run_scenario
 from ..studio import Studio
 from .hosting import gpu_function
 from .i18n import Translator, scenario_key
