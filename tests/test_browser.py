@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from aigc_demo.scenarios import Scenario, load_scenarios
+from aigc_demo.industries import load_scenarios
+from aigc_demo.scenarios import Scenario
 
 from conftest import open_page
 

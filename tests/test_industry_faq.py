@@ -8,23 +8,10 @@ from pathlib import Path
 import pytest
 
 from aigc_demo.core.types import ValidationError
-from aigc_demo.industry.faq import (
-    FaqError,
-    analyse_sentiment,
-    analyse_turn,
-    brands,
-    build_reply_prompt,
-    format_history,
-    grounding_hits,
-    is_covered,
-    load_faq,
-    retrieve,
-    sentiment,
-    should_escalate,
-    stem,
-    tokenize,
-)
-from aigc_demo.scenarios import load_scenarios
+from aigc_demo.industries import load_scenarios
+from aigc_demo.industries.faq import FaqError, brands, grounding_hits, is_covered, load_faq, retrieve, stem, tokenize
+from aigc_demo.industries.sentiment import analyse_sentiment, sentiment
+from aigc_demo.industries.service import analyse_turn, build_reply_prompt, format_history, should_escalate
 
 
 @pytest.fixture(scope="module")

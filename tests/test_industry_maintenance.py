@@ -10,20 +10,19 @@ import pytest
 import yaml
 
 from aigc_demo.core.types import ValidationError
-from aigc_demo.industry.maintenance import (
+from aigc_demo.industries import load_scenario, load_scenarios
+from aigc_demo.industries.maintenance import (
     TaskRow,
-    assess_readings,
     column_of,
     due_hours,
     duration_hours,
     normalise_priority,
-    parse_limit,
     parse_task_table,
-    readings_flags,
     task_table,
     timeline_rows,
 )
-from aigc_demo.scenarios import ScenarioError, load_scenario, load_scenarios
+from aigc_demo.industries.sensors import assess_readings, parse_limit, readings_flags
+from aigc_demo.scenarios import ScenarioError
 
 START = datetime(2025, 6, 2, 6, 0)  # a Monday, 06:00
 

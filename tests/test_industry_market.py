@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from aigc_demo.core.types import ValidationError
-from aigc_demo.industry import market, plot_value
-from aigc_demo.industry.market import (
+from aigc_demo.industries import load_scenario, load_scenarios, market
+from aigc_demo.industries.market import (
     chart_long_rows,
     chart_rows,
     check_brief_quotes,
@@ -21,7 +21,8 @@ from aigc_demo.industry.market import (
     figures_text,
     load_prices,
 )
-from aigc_demo.scenarios import DEFAULT_FOLDER, ROOT, ScenarioError, load_scenario, load_scenarios
+from aigc_demo.industries.panel_values import plot_value
+from aigc_demo.scenarios import DEFAULT_FOLDER, ROOT, ScenarioError
 
 SAMPLE = ROOT / "assets" / "data" / "sample_prices.csv"
 SAMPLE_ZH = ROOT / "assets" / "data" / "sample_prices_zh.csv"

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
-from aigc_demo.scenario_runner import run_scenario
-from aigc_demo.scenarios import load_scenarios
+from aigc_demo.industries import load_scenarios
+from aigc_demo.scenarios.runner import run_scenario
 from aigc_demo.security import Blocklist
 from aigc_demo.settings import ASSETS_DIR, DEFAULT_BLOCKLIST, from_env, preset_settings
 from aigc_demo.studio import Studio

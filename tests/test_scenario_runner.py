@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from aigc_demo.core.types import CancelToken, ValidationError
-from aigc_demo.scenario_runner import run_scenario
-from aigc_demo.scenarios import load_scenarios
+from aigc_demo.industries import load_scenarios
+from aigc_demo.scenarios import model
+from aigc_demo.scenarios.runner import run_scenario
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import Studio
 
@@ -38,12 +39,16 @@ def test_retail_runs_every_task_with_one_seed_and_records_the_form(studio, scena
     assert len([s for s in states if "copy" in s.text]) > 2  # the copy streamed in several snapshots
 
 
-def test_market_figures_are_computed_before_the_brief_and_quoted_in_its_prompt(studio, scenarios):
+def test_market_figures_are_computed_before_the_brief_and_quoted_in_its_prompt(studio, scenarios, monkeypatch):
     market = scenarios["market"]
+    checked = []
+    real_check = model.check_value
+    monkeypatch.setattr(model, "check_value", lambda f, value: checked.append(f.name) or real_check(f, value))
     final = list(run_scenario(studio, market, {}, seed=1))[-1]
+    assert checked.count("prices") == 1  # the form is validated once for the whole run (two tasks)
     figures = final.computed["market_figures"].data
     prompt = studio.store.get_record(final.results["brief"][0].record_id).prompt
-    from aigc_demo.industry.market import figures_text
+    from aigc_demo.industries.market import figures_text
 
     for line in figures_text(figures, "en"):
         assert line.strip() in prompt

@@ -12,12 +12,12 @@ import pytest
 import yaml
 
 from aigc_demo.core.types import ValidationError
+from aigc_demo.industries import load_scenarios
 from aigc_demo.scenarios import (
     AI_LABEL,
     DEFAULT_FOLDER,
     ScenarioError,
     load_scenario,
-    load_scenarios,
     split,
     split_paragraphs,
     split_scenes,
@@ -182,9 +182,18 @@ def test_finish_text_is_idempotent(scenarios):
 
 
 def test_import_does_not_load_model_libraries():
-    code = "import sys, aigc_demo.scenarios as s; s.load_scenarios(); print(sorted(m for m in ('torch','transformers','diffusers','gradio') if m in sys.modules))"
+    code = ("import sys, aigc_demo.industries as i; i.load_scenarios(); "
+            "print(sorted(m for m in ('torch','transformers','diffusers','gradio') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_scenarios_package_does_not_import_the_plugins():
+    """Layering: industries sit above scenarios; importing scenarios registers nothing."""
+    code = ("import sys, aigc_demo.scenarios as s; "
+            "print(sorted(m for m in sys.modules if m.startswith('aigc_demo.industries')), len(s.COMPUTE_STEPS))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] 0"
 
 
 # ---------------------------------------------------------------- errors at load time

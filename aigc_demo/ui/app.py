@@ -8,7 +8,8 @@ from typing import Any, Sequence
 import gradio as gr
 
 from ..core.types import MODALITIES
-from ..scenarios import Scenario, load_scenarios
+from ..industries import load_scenarios
+from ..scenarios import Scenario
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .chat_tab import ChatScenarioTab

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from ..industry.faq import format_history
+from ..industries.service import format_history
 from .i18n import scenario_key
 from .playground import GPU_GROUP
 from .review_tab import RerunTarget

@@ -8,12 +8,12 @@ from typing import Any, Callable, Iterator
 import gradio as gr
 
 from aigc_demo.core.types import MAX_SEED
-from ..scenario_runner import ScenarioState, run_scenario
 from ..scenarios import Field, Scenario
+from ..scenarios.runner import ScenarioState, run_scenario
 from ..studio import Studio
 from .hosting import gpu_function
 from .i18n import Translator, scenario_key
-from .panels import PANELS
+from .panels import panel_component
 from .playground import GPU_GROUP
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
@@ -91,18 +91,11 @@ class ScenarioTab:
         return {self.scenario.id: RerunTarget(((outer, self.scenario.id),), components,
                                               lambda record: [record.inputs.get(n, gr.skip()) for n in names])}
 
-    def _panel_sources(self) -> list[str]:
-        """Pre-steps, then tasks with a parser: each has panels computed by code."""
-        return [use.step for use in self.scenario.pre_steps] + [t.name for t in self.scenario.tasks if t.parse]
-
-    def _panel_name(self, source: str) -> str:
-        task = next((t for t in self.scenario.tasks if t.name == source), None)
-        return task.parse if task is not None else source
-
     def _render_panels(self) -> list[gr.Component]:
-        return [spec.component(f"{self.scenario.id}-{source}-{i}")
-                for source in self._panel_sources()
-                for i, spec in enumerate(PANELS[self._panel_name(source)][0])]
+        """The panels of the scenario's pre-steps and parsers, computed by code."""
+        return [panel_component(spec, f"{self.scenario.id}-{source}-{i}")
+                for source, panels in self.scenario.panels()
+                for i, spec in enumerate(panels.specs)]
 
     def _render_field(self, field: Field) -> gr.Component:
         label = self.t(scenario_key(self.scenario, "field", field.name))
@@ -184,12 +177,11 @@ class ScenarioTab:
             sent[task.name] = value
         values.append("\n\n".join(state.status))
         values += [state.record_ids(task.name) for task in self.scenario.tasks]
-        for source in self._panel_sources():
-            specs, view = PANELS[self._panel_name(source)]
+        for source, panels in self.scenario.panels():
             data = state.computed[source].data if source in state.computed else state.parsed.get(source)
             if data is None or (sent.get(f"panel:{source}") and not state.done):
-                values += [gr.skip()] * len(specs)
+                values += [gr.skip()] * len(panels.specs)
             else:
                 sent[f"panel:{source}"] = True
-                values += view(data, state.language)
+                values += panels.values(data, state.language)
         return tuple(values)

@@ -8,6 +8,8 @@
 - :func:`figures_text` gives the exact strings a brief must quote; :func:`check_brief_quotes`
   says which of them a brief contains; :func:`figures_table` and :func:`chart_rows` feed a
   table and a line chart.
+- The plugin: compute step ``market_figures`` (prices -> ``$figures``, ``$period``) and its
+  panels, the figures table and the price chart.
 
 Conventions (stated once, used everywhere):
 
@@ -30,10 +32,13 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from aigc_demo.core.text import Bilingual, lang
 from aigc_demo.core.types import ValidationError
-from aigc_demo.core.text import lang
+from aigc_demo.scenarios import Computed, PanelSpec, register_compute
+
+from .panel_values import plot_value, table_value
 
 FIELD = "prices"  # the name ValidationErrors carry (a scenario maps it to its own field name)
 TRADING_DAYS = 252
@@ -490,3 +495,25 @@ def brief_variables(fig: MarketFigures, language: str = "en") -> dict[str, str]:
         else f"{fig.first_date} to {fig.last_date}, {fig.days} trading days"
     )
     return {"figures": "\n".join(f"- {line}" for line in figures_text(fig, language)), "period": period}
+
+
+# ---------------------------------------------------------------- the plugin
+
+
+def figures_panels(fig: MarketFigures, language: str) -> list[Any]:
+    """The figures table and the price chart with its moving averages."""
+    headers = ["指标", "数值"] if language == "zh" else ["Figure", "Value"]
+    return [table_value(headers, figures_table(fig, language)), plot_value(chart_long_rows(fig, language))]
+
+
+@register_compute(
+    "market_figures", inputs=("prices",), variables=("figures", "period"),
+    panels=(PanelSpec("table", Bilingual(en="Computed figures", zh="计算指标")),
+            PanelSpec("line", Bilingual(en="Price and moving averages", zh="价格与移动平均线"),
+                      x="date", y="value", color="series")),
+    view=figures_panels,
+)
+def market_figures(inputs: dict[str, Any], language: str) -> Computed:
+    """Figures from a price CSV; a bad CSV raises ValidationError("prices", ...)."""
+    figures = compute_figures(load_prices(inputs["prices"]))
+    return Computed(brief_variables(figures, language), data=figures)

@@ -14,22 +14,19 @@ from typing import Any, Iterator
 from aigc_demo.core.params import check_range
 from aigc_demo.core.types import (
     MAX_SEED,
-    AudioRequest,
     CancelToken,
     GenerationResult,
-    ImageRequest,
     ProgressFn,
+    Request,
     StudioError,
-    TextRequest,
     ValidationError,
-    VideoRequest,
     no_progress,
     resolve_seed,
 )
-from .scenarios import Computed, Parsed, Scenario, Task
-from .studio import RunContext, Studio
+from aigc_demo.studio import RunContext, Studio
 
-REQUEST_TYPES = {"text": TextRequest, "image": ImageRequest, "audio": AudioRequest, "video": VideoRequest}
+from .model import Scenario, Task
+from .registry import Computed, Parsed
 
 
 @dataclass
@@ -49,20 +46,6 @@ class ScenarioState:
         return [r.record_id for r in self.results.get(task, []) if r.record_id]
 
 
-def build_request(studio: Studio, task: Task, prompt: str, params: dict[str, Any], system: str | None) -> Any:
-    """Request for a task: generator defaults < preset defaults < scenario params, each
-    number then capped by the preset's scenario limits (so one click stays quick)."""
-    modality = task.generator
-    merged = {**studio.defaults(modality), **params}
-    for key, limit in studio.settings.scenario_limits.get(modality, {}).items():
-        if isinstance(merged.get(key), (int, float)):
-            merged[key] = min(merged[key], limit)
-    if modality == "text" and system:
-        merged["system_prompt"] = system
-    allowed = REQUEST_TYPES[modality].__dataclass_fields__
-    return REQUEST_TYPES[modality](prompt=prompt, **{k: v for k, v in merged.items() if k in allowed and k != "prompt"})
-
-
 def run_scenario(
     studio: Studio,
     scenario: Scenario,
@@ -74,7 +57,7 @@ def run_scenario(
     seed: Any = -1,
 ) -> Iterator[ScenarioState]:
     """Run every task of ``scenario`` with the form ``values``; yield the state as it grows."""
-    values = scenario.validate_values(values)
+    values = scenario.validate_values(values)  # checked once, at the door: trusted from here on
     language = scenario.language(values)
     seed = resolve_seed(check_range("seed", seed, -1, MAX_SEED))  # one seed for the whole run: re-runnable
     cancel = cancel or CancelToken()
@@ -90,49 +73,51 @@ def run_scenario(
                 break
             prompt = scenario.render(task, values, state.text, item=item, index=index, computed=state.computed)
             params = {**scenario.task_params(task, language), "seed": seed}
-            request = build_request(studio, task, prompt, params, scenario.system_prompt(task, language))
+            if task.generator == "text" and (system := scenario.system_prompt(task, language)):
+                params["system_prompt"] = system
+            request = studio.request(task.generator, prompt, params, capped=True)
             context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed})
             label = f"{task.name}" + (f" {index}/{len(items)}" if len(items) > 1 else "")
-            if task.generator == "text":
-                yield from _run_text(studio, scenario, task, request, language, context, cancel, progress, state)
-                continue
             try:
-                result = studio.run(task.generator, request, progress=progress, cancel=cancel, context=context)
+                yield from _run_task(studio, scenario, task, label, request, language, context, cancel, progress, state)
             except ValidationError:
                 raise
-            except StudioError as error:  # this task cannot run here; the others go on
-                state.status.append(f"⚠️ {label}: {error}")
+            except StudioError as error:
+                if task.generator == "text":
+                    raise  # later tasks are written from this text
+                state.status.append(f"⚠️ {label}: {error}")  # this media task cannot run here; the others go on
                 yield state
                 break
-            state.results.setdefault(task.name, []).append(result)
-            state.files.setdefault(task.name, []).extend(str(p) for p in result.files)
-            state.status.append(f"✅ {label}: {task.generator} in {result.generate_seconds:.1f} s (seed {result.seed})")
-            yield state
     if cancel.cancelled:
         state.status.append("⏹️ stopped")
     state.done = True
     yield state
 
 
-def _run_text(
+def _run_task(
     studio: Studio,
     scenario: Scenario,
     task: Task,
-    request: TextRequest,
+    label: str,
+    request: Request,
     language: str,
     context: RunContext,
     cancel: CancelToken,
     progress: ProgressFn,
     state: ScenarioState,
 ) -> Iterator[ScenarioState]:
-    finish = lambda text: scenario.finish_text(text, language)  # noqa: E731
-    for update in studio.stream("text", request, cancel=cancel, context=context, progress=progress, finish=finish):
-        if isinstance(update, GenerationResult):
+    """One task through the studio: text as it streams, then the recorded result."""
+    finish = (lambda text: scenario.finish_text(text, language)) if task.generator == "text" else None
+    for update in studio.stream(task.generator, request, cancel=cancel, context=context, progress=progress, finish=finish):
+        if not isinstance(update, GenerationResult):
+            state.text[task.name] = update
+            yield state
+            continue
+        state.results.setdefault(task.name, []).append(update)
+        if task.generator == "text":
             state.text[task.name] = update.text or ""
-            state.results.setdefault(task.name, []).append(update)
             if (parsed := scenario.parse_output(task, state.text[task.name])) is not None:
                 state.parsed[task.name] = parsed
-            state.status.append(f"✅ {task.name}: text in {update.generate_seconds:.1f} s (seed {update.seed})")
-        else:
-            state.text[task.name] = update
+        state.files.setdefault(task.name, []).extend(str(p) for p in update.files)
+        state.status.append(f"✅ {label}: {task.generator} in {update.generate_seconds:.1f} s (seed {update.seed})")
         yield state

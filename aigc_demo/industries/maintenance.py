@@ -1,4 +1,4 @@
-"""Maintenance plans: read the task table out of a model's text, schedule it, check sensors.
+"""Maintenance plans: read the task table out of a model's text and schedule it.
 
 - :func:`parse_task_table` finds the prioritised task table (task, priority, due, duration,
   parts, skill) in whatever a small model wrote: Markdown tables (with or without outer
@@ -6,8 +6,9 @@
   fields; English or Chinese headers. It returns ``(rows, ok, problem)``.
 - :func:`normalise_priority`, :func:`duration_hours` and :func:`due_hours` read the cells.
 - :func:`timeline_rows` schedules the tasks from a start time for a timeline chart.
-- :func:`assess_readings` compares sensor readings with their limits (by code, not by the
-  model) for the plan's prompt.
+
+The plugin: parser ``maintenance_table`` and its panels (the task table, a timeline chart and a
+parser note). Sensor readings are checked against their limits in :mod:`.sensors`.
 
 Standard library only.
 """
@@ -18,9 +19,12 @@ import csv
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
-from aigc_demo.core.text import lang
+from aigc_demo.core.text import Bilingual, lang
+from aigc_demo.scenarios import PanelSpec, Parsed, register_parser
+
+from .panel_values import plot_value, table_value
 
 COLUMNS = ("task", "priority", "due", "duration", "parts", "skill")
 HEADERS = {
@@ -75,11 +79,11 @@ class TaskRow:
 
 
 def _key(text: str) -> str:
-    text = re.sub(r"[(（\[【].*?[)）\]】]", "", _clean(text))  # "Duration (h)" -> "Duration"
+    text = re.sub(r"[(（\[【].*?[)）\]】]", "", clean_cell(text))  # "Duration (h)" -> "Duration"
     return re.sub(r"[\s\W_]+", "", text.lower())
 
 
-def _clean(text: str) -> str:
+def clean_cell(text: str) -> str:
     """A cell without Markdown emphasis, code marks, HTML line breaks or outer spaces."""
     text = re.sub(r"<br\s*/?>", "; ", text, flags=re.IGNORECASE)
     text = re.sub(r"\*\*|__|`", "", text)
@@ -125,7 +129,7 @@ def _number(token: str) -> float | None:
 
 def normalise_priority(text: str) -> str | None:
     """"High" / "Medium" / "Low" from High/H/Critical/Urgent/P1/1/高/紧急, ..., or None."""
-    t = _clean(text).lower()
+    t = clean_cell(text).lower()
     if not t:
         return None
     if re.search(r"\bp\s*[01]\b|critical|urgent|immediate|\bhigh|\bh\b|^1$|紧急|高|一级|^[a-z ]*top", t):
@@ -149,7 +153,7 @@ _UNITS = (
 def duration_hours(text: str) -> float | None:
     """Hours of work from "2 h", "90 min", "1.5 hours", "1 h 30 min", "1:30", "2-3 h" (the
     upper bound), "半小时", "2小时", "1 day"/"1 shift" (= 8 h); a bare number is hours."""
-    t = _clean(text).lower().replace("–", "-").replace("—", "-").replace("～", "~")
+    t = clean_cell(text).lower().replace("–", "-").replace("—", "-").replace("～", "~")
     if not t:
         return None
     if m := re.fullmatch(r"(\d{1,2}):(\d{2})(?:\s*h)?", t):
@@ -178,7 +182,7 @@ def due_hours(text: str, start: datetime) -> float | None:
     "end of shift", "next shift", "today", "tomorrow", "this week", "Day 2", a date
     (end of that day) or date and time; Chinese too (立即, 24小时内, 本班, 下一班, 明天, 本周).
     None when unreadable (e.g. "next planned stop")."""
-    t = _clean(text).lower()
+    t = clean_cell(text).lower()
     if not t:
         return None
     if m := _DATE.search(t):
@@ -342,7 +346,7 @@ def _from_list(lines: list[str]) -> list[_Candidate]:
         title, fields = _fields_of(body)
         if not ({"priority", "due", "duration", "parts", "skill"} & fields.keys()):
             continue  # a plain numbered instruction, not a task with fields
-        fields.setdefault("task", _clean(title))
+        fields.setdefault("task", clean_cell(title))
         keys_seen |= fields.keys()
         rows.append([fields.get(c, "") for c in COLUMNS])
     if not rows:
@@ -373,7 +377,7 @@ def parse_task_table(text: str) -> tuple[list[TaskRow], bool, str]:
     if not candidates:
         tables = [c for c in _candidates(text) if c.kind == "markdown"]
         if tables:
-            headers = ", ".join(_clean(c) for c in tables[0].header)
+            headers = ", ".join(clean_cell(c) for c in tables[0].header)
             return [], False, f"found a table but no 'task' column in it (columns: {headers})"
         expected = " | ".join(HEADERS["en"])
         return [], False, f"no task table found (expected a Markdown table with {expected})"
@@ -387,11 +391,11 @@ def parse_task_table(text: str) -> tuple[list[TaskRow], bool, str]:
 
         def get(name: str) -> str:
             i = best.mapping.get(name)
-            return _clean(cells[i]) if i is not None and i < len(cells) else ""
+            return clean_cell(cells[i]) if i is not None and i < len(cells) else ""
 
         task = get("task")
         if not task or _is_rule([task]) or re.fullmatch(r"[.…]+", task):
-            if any(_clean(c) for c in cells):
+            if any(clean_cell(c) for c in cells):
                 notes.append(f"row {n} has no task; skipped")
             continue
         raw_priority = get("priority")
@@ -476,96 +480,29 @@ def timeline_rows(rows: Iterable[TaskRow], start: datetime | str | None = None) 
     return sorted(out, key=lambda r: (r["start_h"], rank.get(r["priority"], 3)))
 
 
-# ---------------------------------------------------------------- sensor readings
-
-_FLOAT = r"[-+]?\d+(?:\.\d+)?"
+# ---------------------------------------------------------------- the plugin
 
 
-@dataclass(frozen=True)
-class Limit:
-    low: float | None = None
-    high: float | None = None
+def plan_panels(parsed: Parsed, language: str) -> list[Any]:
+    """The task table, the timeline chart and a note (why no table could be read, or minor issues)."""
+    if not parsed.ok:
+        note = (f"⚠️ 无法从计划中读出任务表：{parsed.problem}。计划以文本显示。" if language == "zh"
+                else f"⚠️ Could not read a task table from the plan: {parsed.problem}. The plan is shown as text.")
+        return [None, None, note]
+    headers, cells = task_table(parsed.value, language)
+    timeline = [{"task": r["task"], "end_h": r["end_h"], "skill": r["skill"] or "-"} for r in timeline_rows(parsed.value)]
+    note = f"ℹ️ {parsed.problem}" if parsed.problem else ""
+    return [table_value(headers, cells), plot_value(timeline, mark="bar", temporal=()), note]
 
 
-def parse_limit(text: str) -> Limit | None:
-    """"< 2.8", "≤ 60 °C", "max 60", "6-8 %", "65–70 bar", "> 50", "min 65", "上限 60", "60 以下"."""
-    t = _clean(text).lower().replace("–", "-").replace("—", "-").replace("～", "~")
-    if m := re.search(rf"({_FLOAT})\s*(?:-|~|to|至|到|\.\.)\s*({_FLOAT})", t):
-        a, b = float(m[1]), float(m[2])
-        return Limit(min(a, b), max(a, b))
-    if m := re.search(rf"(?:<=?|≤|＜|max\.?|maximum|below|under|上限|不超过|不高于|小于|低于)\s*({_FLOAT})", t):
-        return Limit(high=float(m[1]))
-    if m := re.search(rf"({_FLOAT})\s*[^\d\s]{{0,6}}\s*(?:max|以下|以内)", t):
-        return Limit(high=float(m[1]))
-    if m := re.search(rf"(?:>=?|≥|＞|min\.?|minimum|above|over|下限|不低于|至少|大于|高于)\s*({_FLOAT})", t):
-        return Limit(low=float(m[1]))
-    if m := re.search(rf"({_FLOAT})\s*[^\d\s]{{0,6}}\s*(?:min|以上)", t):
-        return Limit(low=float(m[1]))
-    return None
-
-
-ALARM_WORDS = re.compile(r"alarm|fault|trip|warning|报警|告警|故障|跳闸|警告|\b[A-Z]{1,3}-?\d{2,4}\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Assessment:
-    signal: str
-    value: str
-    limit: str
-    status: str  # "above", "below", "alarm", "ok" or "unknown"
-    deviation: float | None = None  # fraction beyond the limit (0.71 = 71 % above)
-
-
-def assess_readings(rows: Iterable[Mapping[str, str]]) -> list[Assessment]:
-    """Compare each reading's first number with its limit. Rows are mappings with "signal",
-    "value" and "limit" (and optionally "note"); a row outside no limit but naming an alarm
-    (alarm, fault, trip, 报警, ...) is "alarm"."""
-    out = []
-    for row in rows:
-        signal, value, limit_text = (str(row.get(k, "") or "").strip() for k in ("signal", "value", "limit"))
-        note = str(row.get("note", "") or "")
-        if not signal and not value:
-            continue
-        number = re.search(_FLOAT, value.replace(",", ""))
-        limit = parse_limit(limit_text)
-        status, deviation = "unknown", None
-        if number and limit:
-            x = float(number[0])
-            if limit.high is not None and x > limit.high:
-                status, deviation = "above", (x - limit.high) / abs(limit.high) if limit.high else None
-            elif limit.low is not None and x < limit.low:
-                status, deviation = "below", (limit.low - x) / abs(limit.low) if limit.low else None
-            else:
-                status = "ok"
-        # within limits: only the note can raise an alarm; no limit to check: any mention can
-        mentions = f"{value} {note}" if status == "ok" else f"{signal} {value} {note}"
-        if status in ("ok", "unknown") and ALARM_WORDS.search(mentions):
-            status = "alarm"
-        out.append(Assessment(signal, value, limit_text, status, deviation))
-    return out
-
-
-_STATUS_TEXT = {
-    "above": {"en": "ABOVE the limit by", "zh": "超出上限"},
-    "below": {"en": "BELOW the limit by", "zh": "低于下限"},
-    "alarm": {"en": "alarm reported", "zh": "有报警"},
-}
-
-
-def readings_flags(assessments: Iterable[Assessment], language: str = "en") -> str:
-    """Bullet lines for the readings that need attention (computed, so the model need not judge)."""
-    language = lang(language)
-    lines = []
-    for a in assessments:
-        if a.status not in _STATUS_TEXT:
-            continue
-        by = f" {a.deviation:.0%}" if a.deviation is not None else ""
-        status = _STATUS_TEXT[a.status][language]
-        if not by:
-            status = status.removesuffix(" by")
-        sep = "：" if language == "zh" else ": "
-        limit = (f"，限值 {a.limit}" if language == "zh" else f", limit {a.limit}") if a.limit else ""
-        lines.append(f"- {a.signal}{sep}{a.value}{limit} → {status}{by}")
-    if not lines:
-        return "- 所有读数均在限值内" if language == "zh" else "- all readings are within their limits"
-    return "\n".join(lines)
+@register_parser(
+    "maintenance_table",
+    panels=(PanelSpec("table", Bilingual(en="Task table", zh="任务表")),
+            PanelSpec("bar", Bilingual(en="Timeline: hours until each task is done", zh="时间线：完成各任务所需小时"),
+                      x="task", y="end_h", color="skill"),
+            PanelSpec("markdown", Bilingual(en="Parser note", zh="解析说明"))),
+    view=plan_panels,
+)
+def maintenance_table(text: str) -> Parsed:
+    rows, ok, problem = parse_task_table(text)
+    return Parsed(ok, rows, problem)
