@@ -101,7 +101,10 @@ def _modules(obj: Any) -> list[Any]:
 
 
 def model_size_bytes(obj: Any) -> int:
-    """Bytes held by parameters and buffers (shared tensors counted once)."""
+    """Bytes held by parameters and buffers (shared tensors counted once); a model object that
+    is no torch module (llama.cpp) states its own ``nbytes``."""
+    if isinstance(getattr(obj, "nbytes", None), int):
+        return obj.nbytes
     seen: set[int] = set()
     total = 0
     for module in _modules(obj):
@@ -173,9 +176,11 @@ class ModelManager:
         failure_cooldown: float = 30.0,
         offload: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        threads: int | None = None,
     ) -> None:
         self._requested_device = device
         self._requested_dtype = dtype
+        self._threads = threads
         self._device: str | None = None
         self._budget = budget_bytes
         self.idle_seconds = idle_seconds
@@ -197,6 +202,10 @@ class ModelManager:
     def device(self) -> str:
         if self._device is None:
             self._device = detect_device(self._requested_device)
+            if self._threads:  # chosen with the device, at the first load: never at import
+                import torch
+
+                torch.set_num_threads(self._threads)
         return self._device
 
     @property

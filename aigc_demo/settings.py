@@ -69,6 +69,7 @@ class Settings:
     data_dir: Path = Path("data")
     cache_dir: Path | None = None
     memory_budget_gb: float | None = None  # None: most of the device's memory
+    threads: int | None = None  # CPU threads for torch and llama.cpp (None: their own choice)
     idle_unload_seconds: float = 900.0
     failure_cooldown_seconds: float = 30.0
     max_prompt_chars: int = 4000
@@ -246,6 +247,7 @@ def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
         ("queue_size", "AIGC_QUEUE_SIZE", int),
         ("run_timeout_seconds", "AIGC_RUN_TIMEOUT_SECONDS", float),
         ("port", "AIGC_PORT", int),
+        ("threads", "AIGC_THREADS", int),
     )
     for key, var, kind in numbers:
         if (value := pick(key, var)) is not None and str(value).strip() != "":
@@ -256,6 +258,8 @@ def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
             overrides["max_prompt_chars"] = min(max(limit, 1), MAX_PROMPT_CHARS)
             notes.append(f"AIGC_MAX_PROMPT_CHARS={limit} is outside 1..{MAX_PROMPT_CHARS}; "
                          f"using {overrides['max_prompt_chars']}.")
+    if overrides.get("threads") is not None and not 1 <= overrides["threads"] <= 256:
+        raise ValueError(f"AIGC_THREADS must be between 1 and 256 (got {overrides['threads']})")
     if overrides.get("queue_size") is not None and overrides["queue_size"] < 1:
         raise ValueError(f"AIGC_QUEUE_SIZE must be at least 1 (got {overrides['queue_size']})")
     if (overrides.get("run_timeout_seconds") or 0) <= 0:  # 0 or negative: no limit
@@ -309,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), help="env AIGC_DEVICE")
     parser.add_argument("--dtype", choices=DTYPES, help="weights' dtype (env AIGC_DTYPE; auto: bf16/fp16 on GPU, fp32 on CPU)")
     parser.add_argument("--memory-budget-gb", dest="memory_budget_gb", type=float, help="env AIGC_MEMORY_BUDGET_GB")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch and llama.cpp (env AIGC_THREADS)")
     parser.add_argument("--idle-unload-seconds", dest="idle_unload_seconds", type=float, help="env AIGC_IDLE_UNLOAD_SECONDS")
     for modality in MODALITIES:
         parser.add_argument(f"--{modality}-model", dest=f"{modality}_model", help=f"env {_ENV_MODEL[modality]}")

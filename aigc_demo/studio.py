@@ -63,6 +63,7 @@ class Studio:
             budget_bytes=budget,
             idle_seconds=settings.idle_unload_seconds or None,
             failure_cooldown=settings.failure_cooldown_seconds,
+            threads=settings.threads,
         )
         self._store = store
         self._backends: dict[str, Backend] = {}
@@ -97,7 +98,8 @@ class Studio:
         with self._lock:
             if modality not in self._backends:
                 cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
-                self._backends[modality] = create_backend(modality, self.model_ref(modality), cache_dir=cache)
+                self._backends[modality] = create_backend(modality, self.model_ref(modality), cache_dir=cache,
+                                                          threads=self.settings.threads)
             return self._backends[modality]
 
     def params(self, modality: str) -> Params:

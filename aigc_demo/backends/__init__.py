@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # (modality, scheme) -> "module:Class"
 REGISTRY: dict[tuple[str, str], str] = {
     ("text", "transformers"): "aigc_demo.backends.transformers_text:TransformersText",
+    ("text", "gguf"): "aigc_demo.backends.llamacpp_text:LlamaCppText",
     ("text", "offline"): "aigc_demo.backends.smollm2:SmolLM2Text",
     ("text", "tiny"): "aigc_demo.backends.tiny:TinyText",
     ("image", "diffusers"): "aigc_demo.backends.diffusers_image:DiffusersImage",
@@ -81,6 +82,6 @@ def backend_class(modality: str, ref: str) -> "type[Backend]":
     return getattr(importlib.import_module(module), name)
 
 
-def create(modality: str, ref: str, cache_dir: Path | None = None) -> "Backend":
+def create(modality: str, ref: str, cache_dir: Path | None = None, threads: int | None = None) -> "Backend":
     """A backend instance for ``ref``, ready to load and generate."""
-    return backend_class(modality, ref)(parse_ref(modality, ref).name, cache_dir=cache_dir)
+    return backend_class(modality, ref)(parse_ref(modality, ref).name, cache_dir=cache_dir, threads=threads)

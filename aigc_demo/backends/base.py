@@ -25,9 +25,10 @@ class Backend:
     smoke_test: ClassVar[bool] = False  # random weights: its output is noise, by design
     license: ClassVar[str] = ""  # shown beside the model name where known
 
-    def __init__(self, name: str, *, cache_dir: Path | None = None) -> None:
+    def __init__(self, name: str, *, cache_dir: Path | None = None, threads: int | None = None) -> None:
         self.name = name
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir  # where built-in models are built or assembled
+        self.threads = threads  # CPU threads for engines with their own pool (None: the engine's choice)
 
     def location(self) -> str:
         """What ``from_pretrained`` reads: a Hub id or a local path (built-ins build one)."""

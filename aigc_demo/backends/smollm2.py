@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from aigc_demo.backends.transformers_text import TransformersText
 from aigc_demo.core.types import ModelLoadError
@@ -106,10 +107,10 @@ class SmolLM2Text(TransformersText):
     scheme = "offline"
     license = "Apache-2.0"
 
-    def __init__(self, name: str, *, cache_dir: Path | None = None) -> None:
+    def __init__(self, name: str, **options: Any) -> None:
         if name != "smollm2":
             raise ValueError(f"offline:{name}: the offline text backend serves 'offline:smollm2' only")
-        super().__init__(name, cache_dir=cache_dir)
+        super().__init__(name, **options)
 
     def location(self) -> str:
         return str(smollm2_path(self.cache_dir / "smollm2" if self.cache_dir else None))

@@ -4,6 +4,7 @@ the same backends as real checkpoints. Seconds on a CPU, no network; their outpu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aigc_demo.backends.bark_audio import BarkAudio
 from aigc_demo.backends.diffusers_image import DiffusersImage
@@ -20,10 +21,10 @@ class _Tiny:
     modality: str
     cache_dir: Path | None
 
-    def __init__(self, name: str, *, cache_dir: Path | None = None) -> None:
+    def __init__(self, name: str, **options: Any) -> None:
         if name != self.modality:
             raise ValueError(f"tiny:{name}: the tiny {self.modality} model is 'tiny:{self.modality}'")
-        super().__init__(name, cache_dir=cache_dir)  # type: ignore[call-arg]
+        super().__init__(name, **options)  # type: ignore[call-arg]
 
     def location(self) -> str:
         return str(tiny_model_path(self.modality, self.cache_dir / "tiny" if self.cache_dir else None))
