@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from aigc_demo.core.types import AudioRequest, ImageRequest, ModelLoadError, TextRequest, VideoRequest
-from aigc_demo.review import ReviewStore
+from aigc_demo.record import ReviewStore
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import TIMEOUT_NOTE, OutOfMemory, RunContext, Studio
 

@@ -11,9 +11,8 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from aigc_demo import provenance
-from aigc_demo.provenance import AI_LABEL, AI_LABELS, append_label, embed, read, read_embedded, read_labels, sidecar_path
-from aigc_demo.review import OutputRecord
+from aigc_demo.record import OutputRecord, provenance
+from aigc_demo.record.provenance import AI_LABEL, AI_LABELS, append_label, embed, read, read_embedded, read_labels, sidecar_path
 
 
 @pytest.fixture

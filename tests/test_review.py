@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from aigc_demo import provenance
 from aigc_demo.core.files import atomic_path, new_output_path
 from aigc_demo.core.types import GenerationResult, ValidationError
-from aigc_demo.review import (
+from aigc_demo.record import (
     DB_NAME,
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -30,6 +29,7 @@ from aigc_demo.review import (
     OutputRecord,
     ReviewStore,
     migrate,
+    provenance,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -285,9 +285,8 @@ CHILD = textwrap.dedent(
     import hashlib, sys
     import numpy as np
     from PIL import Image
-    from aigc_demo import provenance
     from aigc_demo.core.files import atomic_path, new_output_path
-    from aigc_demo.review import OutputRecord, ReviewStore
+    from aigc_demo.record import OutputRecord, ReviewStore, provenance
 
     store = ReviewStore(sys.argv[1])
     rng = np.random.default_rng(0)
@@ -394,7 +393,7 @@ def test_v1_database_migrates_and_keeps_rows(tmp_path):
 
 
 def test_failed_migration_rolls_back_and_newer_schema_is_refused(tmp_path, monkeypatch):
-    import aigc_demo.review as review
+    from aigc_demo.record import schema
 
     data = tmp_path / "data"
     ReviewStore(data).close()
@@ -403,7 +402,7 @@ def test_failed_migration_rolls_back_and_newer_schema_is_refused(tmp_path, monke
         conn.execute("ALTER TABLE records ADD COLUMN half_done TEXT")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(review, "MIGRATIONS", [*MIGRATIONS, broken])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*MIGRATIONS, broken])
     with pytest.raises(RuntimeError, match="disk on fire"):
         ReviewStore(data)
     conn = sqlite3.connect(data / DB_NAME)

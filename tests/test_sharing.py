@@ -144,7 +144,7 @@ def test_records_and_exports_never_hold_a_secret(tmp_path, tiny_cache, monkeypat
     assert TOKEN not in json.dumps(record.to_dict()) and REDACTED in record.prompt
     for path in studio.store.export(tmp_path / "exports"):
         assert TOKEN not in path.read_text(encoding="utf-8-sig")
-    from aigc_demo import provenance
+    from aigc_demo.record import provenance
 
     assert TOKEN not in json.dumps(provenance.read(result.files[0]))  # nor inside the PNG
     studio.manager.close()

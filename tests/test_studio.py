@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 import torch
 
-from aigc_demo import provenance
 from aigc_demo.core.types import (
     AudioRequest,
     ImageRequest,
@@ -16,6 +15,7 @@ from aigc_demo.core.types import (
     ValidationError,
     VideoRequest,
 )
+from aigc_demo.record import provenance
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import OutOfMemory, RunContext, Studio
 
