@@ -13,19 +13,11 @@ import math
 import pytest
 
 from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
-from aigc_demo.settings import from_env, preset_settings
+from aigc_demo.settings import from_env
 from aigc_demo.studio import RunContext, Studio
 
 MAX_SEED = 2**32 - 1
 MIXED = "Bamboo bottle 竹子水杯 бамбук ไม้ไผ่ بامبو 🎍🌿 — ½ price!"
-
-
-@pytest.fixture()
-def studio(tmp_path, tiny_cache):
-    settings = preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache")
-    studio = Studio(settings)
-    yield studio
-    studio.manager.close()
 
 
 # ---------------------------------------------------------------- Studio level

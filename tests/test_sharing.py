@@ -3,7 +3,6 @@ outputs, sessions kept apart, and secrets (HF_TOKEN...) never in errors, logs, r
 
 from __future__ import annotations
 
-import dataclasses
 import http.client
 import json
 import os
@@ -28,8 +27,8 @@ from aigc_demo.security import (
     session_key,
     sharing_warnings,
 )
-from aigc_demo.settings import from_args, from_env, load_auth, preset_settings
-from aigc_demo.studio import RunContext, Studio
+from aigc_demo.settings import from_args, from_env, load_auth
+from aigc_demo.studio import RunContext
 
 from conftest import free_port, running_app
 
@@ -135,9 +134,8 @@ def test_redaction_covers_tokens_secret_variables_and_nested_data(monkeypatch):
     assert TOKEN not in "".join(sink) and REDACTED in "".join(sink)
 
 
-def test_records_and_exports_never_hold_a_secret(tmp_path, tiny_cache, monkeypatch):
+def test_records_and_exports_never_hold_a_secret(tmp_path, studio, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    studio = Studio(preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache"))
     result = studio.run("image", ImageRequest(f"a bottle, token {TOKEN}", width=64, height=64, num_inference_steps=1),
                         context=RunContext("playground", "image", "s", inputs={"note": TOKEN}))
     record = studio.store.get_record(result.record_id)
@@ -147,14 +145,11 @@ def test_records_and_exports_never_hold_a_secret(tmp_path, tiny_cache, monkeypat
     from aigc_demo.record import provenance
 
     assert TOKEN not in json.dumps(provenance.read(result.files[0]))  # nor inside the PNG
-    studio.manager.close()
 
 
-def test_load_errors_and_status_never_show_a_secret(tmp_path, tiny_cache, monkeypatch):
+def test_load_errors_and_status_never_show_a_secret(make_studio, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    settings = preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache")
-    studio = Studio(settings)
-    studio.settings = dataclasses.replace(settings, models={**settings.models, "video": f"/models/{TOKEN}/wan"})
+    studio = make_studio(models={"video": f"/models/{TOKEN}/wan"})
     with pytest.raises(Exception) as caught:
         studio.run("video", VideoRequest("waves"))
     assert TOKEN not in str(caught.value) and REDACTED in str(caught.value)
@@ -167,8 +162,7 @@ def test_load_errors_and_status_never_show_a_secret(tmp_path, tiny_cache, monkey
 # ---------------------------------------------------------------- sessions
 
 
-def test_each_session_sees_only_its_own_runs(tmp_path, tiny_cache):
-    studio = Studio(preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache"))
+def test_each_session_sees_only_its_own_runs(studio):
     small = dict(width=64, height=64, num_inference_steps=1)
     a, b = session_key("browser-a-hash"), session_key("browser-b-hash")
     assert a != b and a == session_key("browser-a-hash") and "browser-a-hash" not in a
@@ -178,13 +172,11 @@ def test_each_session_sees_only_its_own_runs(tmp_path, tiny_cache):
     assert {r["id"] for r in studio.session_runs(a)} == mine
     assert {r["id"] for r in studio.session_runs(b)} == {theirs}
     assert studio.session_runs("") == []  # an unknown session sees nothing, not everything
-    studio.manager.close()
 
 
-def test_one_user_cannot_stop_another_users_run(tmp_path, tiny_cache):
+def test_one_user_cannot_stop_another_users_run(studio):
     from aigc_demo.ui.runs import SessionRuns
 
-    studio = Studio(preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache"))
     runs = SessionRuns()
     token_a = runs.start("session-a", "video")
     assert runs.stop("session-b", "video") is False  # b has no run there; a's is untouched
@@ -200,7 +192,6 @@ def test_one_user_cannot_stop_another_users_run(tmp_path, tiny_cache):
     worker.join(60)
     assert token_b.cancelled and not token_a.cancelled  # ...and a's run goes on to the end
     assert results and not results[0].cancelled and results[0].files
-    studio.manager.close()
 
 
 # ---------------------------------------------------------------- the app with logins and a secret
