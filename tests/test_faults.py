@@ -33,11 +33,13 @@ def oom(*args, **kwargs):
 # ---------------------------------------------------------------- a model that fails to load
 
 
-def test_broken_model_is_explained_others_work_and_retry_waits_for_cooldown(tmp_path, make_studio, tiny_model):
+def test_broken_model_is_explained_others_work_and_retry_waits_for_cooldown(tmp_path, make_studio, tiny_model, monkeypatch):
     broken = tmp_path / "broken-wan"
     broken.mkdir()
     (broken / "model_index.json").write_text('{"_class_name": "WanPipeline", "transformer": ["diffusers", "Wan')  # cut off
     studio = make_studio(failure_cooldown_seconds=1.5, models={"video": str(broken)})
+    now = [time.monotonic()]  # the cooldown runs on this clock, whatever the machine's speed
+    monkeypatch.setattr(studio.manager, "_clock", lambda: now[0])
     generator = studio.generator("video")
     real_load, attempts = generator.load, []
     generator.load = lambda *a, **k: attempts.append(1) or real_load(*a, **k)
@@ -56,7 +58,7 @@ def test_broken_model_is_explained_others_work_and_retry_waits_for_cooldown(tmp_
         studio.load("video")
     assert len(attempts) == 1 and "video" in studio.status()["failures"]
 
-    time.sleep(1.6)  # past the cooldown: the next request tries again, and now it loads
+    now[0] += 1.6  # past the cooldown: the next request tries again, and now it loads
     result = studio.run("video", VideoRequest("waves", width=64, height=64, num_frames=5, num_inference_steps=1))
     assert result.files and len(attempts) == 2 and studio.status()["failures"] == {}
 
