@@ -31,6 +31,7 @@ from aigc_demo.record import (
     migrate,
     provenance,
 )
+from aigc_demo.studio import RunContext
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,16 +84,18 @@ def test_record_round_trip(store, tmp_path):
     assert store.get_record("nope") is None
 
 
-def test_record_from_generation_result(store):
+def test_record_from_generation_result(store, studio):
+    """A generator's result becomes a record the way the app builds it (Studio.record_fields)."""
     png = _png_output(store)
     result = GenerationResult(
         modality="image", model_ref="tiny/sd", seed=9, params={"prompt": "a cup", "seed": 9},
         files=[png], load_seconds=0.5, generate_seconds=0.1, notes=["smoke-test model"],
     )  # fmt: skip
-    record = OutputRecord.from_result(result, scenario="retail", task="banner", preset="tiny")
+    record = OutputRecord(**studio.record_fields(result, RunContext("retail", "banner")))
     store.add_record(record)
     got = store.get_record(record.id)
     assert (got.prompt, got.seed, got.status, got.notes) == ("a cup", 9, "ok", ["smoke-test model"])
+    assert (got.scenario, got.task, got.preset, got.model_ref) == ("retail", "banner", "tiny", "tiny/sd")
     assert got.file_paths == [str(png)]
     assert record.provenance()["id"] == record.id and "session_id" not in record.provenance()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aigc_demo import __version__
-from aigc_demo.core.types import GenerationResult, ValidationError
+from aigc_demo.core.types import ValidationError
 
 THUMBS_UP = 5
 THUMBS_DOWN = 1
@@ -23,17 +23,6 @@ MIN_RATING, MAX_RATING = 1, 5
 POSITIVE_RATING = 4  # ratings >= this count as "thumbs up" in summaries
 STATUSES = ("ok", "cancelled", "error", "missing_file")
 PLAYGROUND = "playground"
-# Suggested reason tags; any short tag is accepted.
-REVIEW_TAGS = (
-    "great",
-    "factual error",
-    "off-brand",
-    "compliance risk",
-    "unsafe",
-    "wrong language",
-    "low quality",
-    "off-topic",
-)
 MAX_TAGS, MAX_TAG_CHARS, MAX_COMMENT_CHARS, MAX_REVIEWER_CHARS = 20, 40, 4000, 80
 
 
@@ -79,26 +68,6 @@ class OutputRecord:
     inputs: dict[str, Any] = field(default_factory=dict)  # scenario form values, for re-runs
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=utc_now)
-
-    @classmethod
-    def from_result(cls, result: GenerationResult, **fields: Any) -> "OutputRecord":
-        """A record from a generator's result; ``fields`` adds scenario, task, prompt,
-        preset, device, session_id... (prompt defaults to ``params["prompt"]``)."""
-        values: dict[str, Any] = dict(
-            modality=result.modality,
-            prompt=str(result.params.get("prompt", "")),
-            params=dict(result.params),
-            seed=result.seed,
-            model_ref=result.model_ref,
-            load_seconds=result.load_seconds,
-            generate_seconds=result.generate_seconds,
-            output_text=result.text,
-            file_paths=[str(p) for p in result.files],
-            status="cancelled" if result.cancelled else "ok",
-            notes=list(result.notes),
-        )
-        values.update(fields)
-        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
