@@ -156,6 +156,7 @@ def test_stop_releases_the_session_slot(studio):
 # ---------------------------------------------------------------- kill -9 and restart
 
 
+@pytest.mark.slow
 def test_killed_mid_generation_the_app_restarts_with_a_consistent_store(tmp_path, tiny_cache):
     from gradio_client import Client
     from gradio_client.utils import Status

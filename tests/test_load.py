@@ -19,6 +19,8 @@ from PIL import Image
 
 from conftest import output_path, running_app
 
+pytestmark = pytest.mark.slow
+
 CLIENTS, REQUESTS = 16, 5
 QUEUE_SIZE = 8
 REQUEST_TIMEOUT = 120  # seconds; a request still waiting after this counts as hung

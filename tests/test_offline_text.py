@@ -22,6 +22,7 @@ def smollm2_folder(tmp_path_factory):
 
 
 @needs_smollm2
+@pytest.mark.slow
 def test_conversion_writes_a_bf16_safetensors_folder_once(smollm2_folder):
     names = {p.name for p in smollm2_folder.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json"} <= names
@@ -36,6 +37,7 @@ def test_conversion_writes_a_bf16_safetensors_folder_once(smollm2_folder):
 
 
 @needs_smollm2
+@pytest.mark.slow
 def test_offline_smollm2_writes_a_product_description(smollm2_folder):
     import torch
 

@@ -51,6 +51,7 @@ def test_every_text_output_carries_the_disclaimer(studio, name, language):
 
 
 @pytest.mark.parametrize("name", DISCLAIMED)
+@pytest.mark.slow
 def test_disclaimer_reaches_api_callers(client, name):
     scenario = _scenario(name)
     outputs = client.predict(api_name=f"/{scenario.api_name}")
@@ -163,6 +164,7 @@ def test_blocklist_file_is_a_setting(tmp_path):
         from_env({"AIGC_PRESET": "tiny", "AIGC_BLOCKLIST": str(tmp_path / "missing.txt")})
 
 
+@pytest.mark.slow
 def test_blocked_terms_are_refused_through_the_api(client):
     from gradio_client.exceptions import AppError
 

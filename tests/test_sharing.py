@@ -46,6 +46,7 @@ def _app_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("how", [["--share"], ["AIGC_SHARE=1"]], ids=["flag", "env"])
+@pytest.mark.slow
 def test_share_without_auth_refuses_to_start(how, tmp_path):
     args = [a for a in how if a.startswith("--")]
     env = _app_env(**dict(a.split("=") for a in how if "=" in a))
@@ -58,6 +59,7 @@ def test_share_without_auth_refuses_to_start(how, tmp_path):
     assert not (tmp_path / "reviews.sqlite3").exists()  # nothing was started
 
 
+@pytest.mark.slow
 def test_allow_public_share_starts_with_a_loud_warning(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "app.py", "--preset", "tiny", "--share", "--allow-public-share", "--port", str(free_port()),
@@ -236,6 +238,7 @@ def _get(app, path: str, cookie: str = "") -> int:
     return response.status
 
 
+@pytest.mark.slow
 def test_login_is_required_and_checked(locked_app):
     with pytest.raises(Exception):
         _client(locked_app, user=None).predict(prompt="hi", max_new_tokens=2, api_name="/generate_text")
@@ -248,6 +251,7 @@ def test_login_is_required_and_checked(locked_app):
     assert _get(locked_app, "/config") in (401, 403)
 
 
+@pytest.mark.slow
 def test_files_are_served_only_as_generated_outputs(locked_app):
     _, _, details = _client(locked_app).predict(prompt="a bottle", width=64, height=64, num_inference_steps=1,
                                                 api_name="/generate_image")
@@ -274,6 +278,7 @@ def test_files_are_served_only_as_generated_outputs(locked_app):
     assert all(status in (403, 404) for status in statuses.values()), statuses
 
 
+@pytest.mark.slow
 def test_a_request_cannot_make_the_app_read_a_server_file(locked_app, tmp_path):
     """A raw API request naming a server path as a file input is refused by Gradio (only
     uploaded files pass). gradio_client would upload a local path first, so this uses HTTP."""
@@ -302,6 +307,7 @@ def test_a_request_cannot_make_the_app_read_a_server_file(locked_app, tmp_path):
             assert "event: complete" in call(endpoint, parameters, uploaded)  # the same file, uploaded: fine
 
 
+@pytest.mark.slow
 def test_sessions_are_recorded_by_a_key_that_is_not_their_session_hash(locked_app):
     ann, bob = _client(locked_app, "ann"), _client(locked_app, "bob")
     ids = {}
@@ -315,6 +321,7 @@ def test_sessions_are_recorded_by_a_key_that_is_not_their_session_hash(locked_ap
     assert recorded["ann"] != ann.session_hash and ann.session_hash not in json.dumps(list(rows.values()))
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_errors_status_page_records_exports_or_logs(locked_app):
     from gradio_client.exceptions import AppError
 
