@@ -76,7 +76,7 @@ class Studio:
     @property
     def store(self) -> Any:
         if self._store is None:
-            from .review import ReviewStore
+            from .record import ReviewStore
 
             self._store = ReviewStore(Path(self.settings.data_dir))
         return self._store
@@ -228,8 +228,7 @@ class Studio:
         """Label smoke-test output, write provenance into files, record the output."""
         if self.settings.smoke_test(result.modality) and SMOKE_TEST_NOTE not in result.notes:
             result.notes.append(SMOKE_TEST_NOTE)
-        from . import provenance
-        from .review import OutputRecord
+        from .record import OutputRecord, provenance
 
         record = OutputRecord(**self.record_fields(result, context))
         for path in result.files:  # the file exists (written atomically) before its record

@@ -114,8 +114,8 @@ def video_attribution(reps: int) -> None:
     """Where the video's in-process overhead goes: the two ffmpeg runs (encode, metadata remux)."""
     import numpy as np
 
-    from aigc_demo import provenance
     from aigc_demo.backends.diffusers_video import write_mp4
+    from aigc_demo.record import provenance
 
     frames = np.random.default_rng(0).integers(0, 255, size=(VIDEO["num_frames"], 64, 64, 3), dtype=np.uint8)
     with workdir("aigc-mp4-") as work:

@@ -11,10 +11,30 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Tiny models on a shared 2-core machine run 10-20x faster on one thread (less contention).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import dataclasses
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from aigc_demo.studio import Studio
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``gpu`` are skipped where CUDA is not available."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu_items and not _cuda_available():
+        for item in gpu_items:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +48,42 @@ def tiny_model(tiny_cache):
     from aigc_demo.tiny import tiny_model_path
 
     return lambda modality: tiny_model_path(modality, tiny_cache)
+
+
+# ---------------------------------------------------------------- the studio on tiny models
+
+
+def new_studio(data_dir: Path, tiny_cache: Path, **overrides: Any) -> Studio:
+    """A Studio on the ``tiny`` preset; ``overrides`` replace Settings fields, and a
+    ``models`` override replaces only the modalities it names."""
+    from aigc_demo.settings import preset_settings
+    from aigc_demo.studio import Studio
+
+    settings = preset_settings("tiny", data_dir=data_dir, cache_dir=tiny_cache.parent / "studio-cache")
+    if "models" in overrides:
+        overrides["models"] = {**settings.models, **overrides["models"]}
+    return Studio(dataclasses.replace(settings, **overrides))
+
+
+@pytest.fixture
+def make_studio(tmp_path, tiny_cache) -> Iterator[Callable[..., Studio]]:
+    """make_studio(**overrides) -> a tiny-preset Studio with its data in ``tmp_path/data``;
+    its models are unloaded after the test."""
+    made: list[Studio] = []
+
+    def make(**overrides: Any) -> Studio:
+        made.append(new_studio(overrides.pop("data_dir", tmp_path / "data"), tiny_cache, **overrides))
+        return made[-1]
+
+    yield make
+    for studio in made:
+        studio.manager.close()
+
+
+@pytest.fixture
+def studio(make_studio) -> Studio:
+    """A tiny-preset Studio for one test."""
+    return make_studio()
 
 
 # ---------------------------------------------------------------- the app, launched for real

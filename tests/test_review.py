@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from aigc_demo import provenance
 from aigc_demo.core.files import atomic_path, new_output_path
 from aigc_demo.core.types import GenerationResult, ValidationError
-from aigc_demo.review import (
+from aigc_demo.record import (
     DB_NAME,
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -30,7 +29,9 @@ from aigc_demo.review import (
     OutputRecord,
     ReviewStore,
     migrate,
+    provenance,
 )
+from aigc_demo.studio import RunContext
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,16 +84,18 @@ def test_record_round_trip(store, tmp_path):
     assert store.get_record("nope") is None
 
 
-def test_record_from_generation_result(store):
+def test_record_from_generation_result(store, studio):
+    """A generator's result becomes a record the way the app builds it (Studio.record_fields)."""
     png = _png_output(store)
     result = GenerationResult(
         modality="image", model_ref="tiny/sd", seed=9, params={"prompt": "a cup", "seed": 9},
         files=[png], load_seconds=0.5, generate_seconds=0.1, notes=["smoke-test model"],
     )  # fmt: skip
-    record = OutputRecord.from_result(result, scenario="retail", task="banner", preset="tiny")
+    record = OutputRecord(**studio.record_fields(result, RunContext("retail", "banner")))
     store.add_record(record)
     got = store.get_record(record.id)
     assert (got.prompt, got.seed, got.status, got.notes) == ("a cup", 9, "ok", ["smoke-test model"])
+    assert (got.scenario, got.task, got.preset, got.model_ref) == ("retail", "banner", "tiny", "tiny/sd")
     assert got.file_paths == [str(png)]
     assert record.provenance()["id"] == record.id and "session_id" not in record.provenance()
 
@@ -285,9 +288,8 @@ CHILD = textwrap.dedent(
     import hashlib, sys
     import numpy as np
     from PIL import Image
-    from aigc_demo import provenance
     from aigc_demo.core.files import atomic_path, new_output_path
-    from aigc_demo.review import OutputRecord, ReviewStore
+    from aigc_demo.record import OutputRecord, ReviewStore, provenance
 
     store = ReviewStore(sys.argv[1])
     rng = np.random.default_rng(0)
@@ -394,7 +396,7 @@ def test_v1_database_migrates_and_keeps_rows(tmp_path):
 
 
 def test_failed_migration_rolls_back_and_newer_schema_is_refused(tmp_path, monkeypatch):
-    import aigc_demo.review as review
+    from aigc_demo.record import schema
 
     data = tmp_path / "data"
     ReviewStore(data).close()
@@ -403,7 +405,7 @@ def test_failed_migration_rolls_back_and_newer_schema_is_refused(tmp_path, monke
         conn.execute("ALTER TABLE records ADD COLUMN half_done TEXT")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(review, "MIGRATIONS", [*MIGRATIONS, broken])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*MIGRATIONS, broken])
     with pytest.raises(RuntimeError, match="disk on fire"):
         ReviewStore(data)
     conn = sqlite3.connect(data / DB_NAME)

@@ -6,6 +6,10 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_generation_is_recorded_rated_changed_listed_and_exported(client):
     _, seed, details = client.predict(prompt="a bamboo bottle", width=64, height=64, seed=21, api_name="/generate_image")

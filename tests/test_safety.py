@@ -11,20 +11,13 @@ from aigc_demo.core.types import AudioRequest, ImageRequest, TextRequest, Valida
 from aigc_demo.industries import load_scenarios
 from aigc_demo.scenarios.runner import run_scenario
 from aigc_demo.security import Blocklist
-from aigc_demo.settings import ASSETS_DIR, DEFAULT_BLOCKLIST, from_env, preset_settings
+from aigc_demo.settings import ASSETS_DIR, DEFAULT_BLOCKLIST, from_env
 from aigc_demo.studio import Studio
 
 SCENARIO_FILES = sorted((ASSETS_DIR / "scenarios").glob("*.yaml"))
 # Industries whose outputs must be disclaimed (medical: not a diagnosis; finance: not advice).
 REGULATED = {"medical", "market"}
 DISCLAIMED = [path.stem for path in SCENARIO_FILES if yaml.safe_load(path.read_text(encoding="utf-8")).get("disclaimer")]
-
-
-@pytest.fixture()
-def studio(tmp_path, tiny_cache):
-    studio = Studio(preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache"))
-    yield studio
-    studio.manager.close()
 
 
 # ---------------------------------------------------------------- disclaimers
@@ -58,6 +51,7 @@ def test_every_text_output_carries_the_disclaimer(studio, name, language):
 
 
 @pytest.mark.parametrize("name", DISCLAIMED)
+@pytest.mark.slow
 def test_disclaimer_reaches_api_callers(client, name):
     scenario = _scenario(name)
     outputs = client.predict(api_name=f"/{scenario.api_name}")
@@ -108,11 +102,8 @@ def test_image_pipeline_keeps_its_safety_checker(checked_pipeline):
     assert pipe.feature_extractor is not None and pipe.config.requires_safety_checker
 
 
-def test_images_the_safety_checker_flags_are_never_saved(checked_pipeline, tmp_path, tiny_cache):
-    import dataclasses
-
-    settings = preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache")
-    studio = Studio(dataclasses.replace(settings, models={**settings.models, "image": str(checked_pipeline)}))
+def test_images_the_safety_checker_flags_are_never_saved(checked_pipeline, tmp_path, make_studio):
+    studio = make_studio(models={"image": str(checked_pipeline)})
     result = studio.run("image", ImageRequest("a bottle", width=64, height=64, num_inference_steps=1, num_images=2, seed=3))
     flagged = [note for note in result.notes if "flagged by the safety checker" in note]
     assert result.files == [] and len(flagged) == 2  # flagged images are withheld, each with a note
@@ -173,6 +164,7 @@ def test_blocklist_file_is_a_setting(tmp_path):
         from_env({"AIGC_PRESET": "tiny", "AIGC_BLOCKLIST": str(tmp_path / "missing.txt")})
 
 
+@pytest.mark.slow
 def test_blocked_terms_are_refused_through_the_api(client):
     from gradio_client.exceptions import AppError
 

@@ -8,14 +8,13 @@ from aigc_demo.core.types import CancelToken, ValidationError
 from aigc_demo.industries import load_scenarios
 from aigc_demo.scenarios import model
 from aigc_demo.scenarios.runner import run_scenario
-from aigc_demo.settings import preset_settings
-from aigc_demo.studio import Studio
+
+from conftest import new_studio
 
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory, tiny_cache):
-    data = tmp_path_factory.mktemp("runner-data")
-    studio = Studio(preset_settings("tiny", data_dir=data, cache_dir=tiny_cache.parent / "studio-cache"))
+    studio = new_studio(tmp_path_factory.mktemp("runner-data"), tiny_cache)
     yield studio
     studio.manager.close()
 

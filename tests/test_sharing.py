@@ -3,7 +3,6 @@ outputs, sessions kept apart, and secrets (HF_TOKEN...) never in errors, logs, r
 
 from __future__ import annotations
 
-import dataclasses
 import http.client
 import json
 import os
@@ -28,8 +27,8 @@ from aigc_demo.security import (
     session_key,
     sharing_warnings,
 )
-from aigc_demo.settings import from_args, from_env, load_auth, preset_settings
-from aigc_demo.studio import RunContext, Studio
+from aigc_demo.settings import from_args, from_env, load_auth
+from aigc_demo.studio import RunContext
 
 from conftest import free_port, running_app
 
@@ -47,6 +46,7 @@ def _app_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("how", [["--share"], ["AIGC_SHARE=1"]], ids=["flag", "env"])
+@pytest.mark.slow
 def test_share_without_auth_refuses_to_start(how, tmp_path):
     args = [a for a in how if a.startswith("--")]
     env = _app_env(**dict(a.split("=") for a in how if "=" in a))
@@ -59,6 +59,7 @@ def test_share_without_auth_refuses_to_start(how, tmp_path):
     assert not (tmp_path / "reviews.sqlite3").exists()  # nothing was started
 
 
+@pytest.mark.slow
 def test_allow_public_share_starts_with_a_loud_warning(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "app.py", "--preset", "tiny", "--share", "--allow-public-share", "--port", str(free_port()),
@@ -135,26 +136,22 @@ def test_redaction_covers_tokens_secret_variables_and_nested_data(monkeypatch):
     assert TOKEN not in "".join(sink) and REDACTED in "".join(sink)
 
 
-def test_records_and_exports_never_hold_a_secret(tmp_path, tiny_cache, monkeypatch):
+def test_records_and_exports_never_hold_a_secret(tmp_path, studio, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    studio = Studio(preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache"))
     result = studio.run("image", ImageRequest(f"a bottle, token {TOKEN}", width=64, height=64, num_inference_steps=1),
                         context=RunContext("playground", "image", "s", inputs={"note": TOKEN}))
     record = studio.store.get_record(result.record_id)
     assert TOKEN not in json.dumps(record.to_dict()) and REDACTED in record.prompt
     for path in studio.store.export(tmp_path / "exports"):
         assert TOKEN not in path.read_text(encoding="utf-8-sig")
-    from aigc_demo import provenance
+    from aigc_demo.record import provenance
 
     assert TOKEN not in json.dumps(provenance.read(result.files[0]))  # nor inside the PNG
-    studio.manager.close()
 
 
-def test_load_errors_and_status_never_show_a_secret(tmp_path, tiny_cache, monkeypatch):
+def test_load_errors_and_status_never_show_a_secret(make_studio, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    settings = preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache")
-    studio = Studio(settings)
-    studio.settings = dataclasses.replace(settings, models={**settings.models, "video": f"/models/{TOKEN}/wan"})
+    studio = make_studio(models={"video": f"/models/{TOKEN}/wan"})
     with pytest.raises(Exception) as caught:
         studio.run("video", VideoRequest("waves"))
     assert TOKEN not in str(caught.value) and REDACTED in str(caught.value)
@@ -167,8 +164,7 @@ def test_load_errors_and_status_never_show_a_secret(tmp_path, tiny_cache, monkey
 # ---------------------------------------------------------------- sessions
 
 
-def test_each_session_sees_only_its_own_runs(tmp_path, tiny_cache):
-    studio = Studio(preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache"))
+def test_each_session_sees_only_its_own_runs(studio):
     small = dict(width=64, height=64, num_inference_steps=1)
     a, b = session_key("browser-a-hash"), session_key("browser-b-hash")
     assert a != b and a == session_key("browser-a-hash") and "browser-a-hash" not in a
@@ -178,13 +174,11 @@ def test_each_session_sees_only_its_own_runs(tmp_path, tiny_cache):
     assert {r["id"] for r in studio.session_runs(a)} == mine
     assert {r["id"] for r in studio.session_runs(b)} == {theirs}
     assert studio.session_runs("") == []  # an unknown session sees nothing, not everything
-    studio.manager.close()
 
 
-def test_one_user_cannot_stop_another_users_run(tmp_path, tiny_cache):
+def test_one_user_cannot_stop_another_users_run(studio):
     from aigc_demo.ui.runs import SessionRuns
 
-    studio = Studio(preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache"))
     runs = SessionRuns()
     token_a = runs.start("session-a", "video")
     assert runs.stop("session-b", "video") is False  # b has no run there; a's is untouched
@@ -200,7 +194,6 @@ def test_one_user_cannot_stop_another_users_run(tmp_path, tiny_cache):
     worker.join(60)
     assert token_b.cancelled and not token_a.cancelled  # ...and a's run goes on to the end
     assert results and not results[0].cancelled and results[0].files
-    studio.manager.close()
 
 
 # ---------------------------------------------------------------- the app with logins and a secret
@@ -245,6 +238,7 @@ def _get(app, path: str, cookie: str = "") -> int:
     return response.status
 
 
+@pytest.mark.slow
 def test_login_is_required_and_checked(locked_app):
     with pytest.raises(Exception):
         _client(locked_app, user=None).predict(prompt="hi", max_new_tokens=2, api_name="/generate_text")
@@ -257,6 +251,7 @@ def test_login_is_required_and_checked(locked_app):
     assert _get(locked_app, "/config") in (401, 403)
 
 
+@pytest.mark.slow
 def test_files_are_served_only_as_generated_outputs(locked_app):
     _, _, details = _client(locked_app).predict(prompt="a bottle", width=64, height=64, num_inference_steps=1,
                                                 api_name="/generate_image")
@@ -283,6 +278,7 @@ def test_files_are_served_only_as_generated_outputs(locked_app):
     assert all(status in (403, 404) for status in statuses.values()), statuses
 
 
+@pytest.mark.slow
 def test_a_request_cannot_make_the_app_read_a_server_file(locked_app, tmp_path):
     """A raw API request naming a server path as a file input is refused by Gradio (only
     uploaded files pass). gradio_client would upload a local path first, so this uses HTTP."""
@@ -311,6 +307,7 @@ def test_a_request_cannot_make_the_app_read_a_server_file(locked_app, tmp_path):
             assert "event: complete" in call(endpoint, parameters, uploaded)  # the same file, uploaded: fine
 
 
+@pytest.mark.slow
 def test_sessions_are_recorded_by_a_key_that_is_not_their_session_hash(locked_app):
     ann, bob = _client(locked_app, "ann"), _client(locked_app, "bob")
     ids = {}
@@ -324,6 +321,7 @@ def test_sessions_are_recorded_by_a_key_that_is_not_their_session_hash(locked_ap
     assert recorded["ann"] != ann.session_hash and ann.session_hash not in json.dumps(list(rows.values()))
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_errors_status_page_records_exports_or_logs(locked_app):
     from gradio_client.exceptions import AppError
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "diffusers", "transformers")
 
@@ -54,6 +56,7 @@ def _last_json(process: subprocess.CompletedProcess) -> dict:
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_building_the_app_imports_no_model_library(tmp_path):
     info = _last_json(_run(BUILD_APP, str(tmp_path)))
     assert info["blocks"] > 0  # the app really was built

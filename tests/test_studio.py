@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 
-from aigc_demo import provenance
 from aigc_demo.core.types import (
     AudioRequest,
     ImageRequest,
@@ -16,16 +13,9 @@ from aigc_demo.core.types import (
     ValidationError,
     VideoRequest,
 )
+from aigc_demo.record import provenance
 from aigc_demo.settings import preset_settings
 from aigc_demo.studio import OutOfMemory, RunContext, Studio
-
-
-@pytest.fixture()
-def studio(tmp_path, tiny_cache):
-    settings = preset_settings("tiny", data_dir=tmp_path / "data", cache_dir=tiny_cache.parent / "studio-cache")
-    studio = Studio(settings)
-    yield studio
-    studio.manager.close()
 
 
 def test_every_modality_is_generated_recorded_and_labelled(studio):
@@ -67,10 +57,8 @@ def test_streamed_text_is_recorded_with_its_seed(studio):
     assert studio.store.get_record(result.record_id).output_text == result.text
 
 
-def test_a_broken_model_does_not_stop_the_others(tmp_path, tiny_cache):
-    settings = preset_settings("tiny", data_dir=tmp_path, cache_dir=tiny_cache.parent / "studio-cache")
-    settings = dataclasses.replace(settings, models={**settings.models, "video": str(tmp_path / "no-such-model")})
-    studio = Studio(settings)
+def test_a_broken_model_does_not_stop_the_others(tmp_path, make_studio):
+    studio = make_studio(data_dir=tmp_path, models={"video": str(tmp_path / "no-such-model")})
     with pytest.raises(ModelLoadError, match="no-such-model"):
         studio.run("video", VideoRequest("waves"))
     assert studio.run("image", ImageRequest("ok", width=64, height=64, num_inference_steps=1)).files

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import gradio as gr
 
 from aigc_demo.core.types import StudioError
-from ..review import normalize_rating
+from ..record import normalize_rating
 from ..studio import Studio
 from .i18n import Translator
 

@@ -1,17 +1,13 @@
 """The review store: every output recorded, rated by people, exported.
 
 One SQLite file, ``<data_dir>/reviews.sqlite3``, in WAL mode; output files live under
-``<data_dir>/outputs/``. The schema version is ``PRAGMA user_version`` and ``MIGRATIONS``
-brings any older file forward when the store opens.
-
-Ratings are one integer, 1..5 stars; the thumbs buttons map onto it: thumbs up =
-``THUMBS_UP`` (5), thumbs down = ``THUMBS_DOWN`` (1). A rating of 4 or 5 counts as
-"thumbs up" in the summary. Each (record, reviewer) pair has one review, which the same
-reviewer edits by submitting again; another reviewer adds a review of their own.
+``<data_dir>/outputs/``. The schema (``record.schema``) is migrated when the store opens.
+Each (record, reviewer) pair has one review, which the same reviewer edits by submitting
+again; another reviewer adds a review of their own.
 
 Order of writes, so that no record ever points at a missing or half-written file:
 
-1. the generator writes the file atomically (``base.atomic_path``: temp file + rename);
+1. the generator writes the file atomically (``core.files.atomic_path``: temp file + rename);
 2. the studio builds the ``OutputRecord`` (its ``id`` exists from then on), embeds
    ``record.provenance()`` into the file (``provenance.embed`` also renames atomically);
 3. ``ReviewStore.add_record(record)`` commits the row, and refuses an ``ok`` record whose
@@ -28,298 +24,37 @@ for other processes sharing the file.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
-import os
 import sqlite3
 import threading
-import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from aigc_demo import __version__
-from aigc_demo.core.types import MODALITIES, GenerationResult, ValidationError
+from aigc_demo.core.types import MODALITIES, ValidationError
 
-DB_NAME = "reviews.sqlite3"
-THUMBS_UP = 5
-THUMBS_DOWN = 1
-MIN_RATING, MAX_RATING = 1, 5
-POSITIVE_RATING = 4  # ratings >= this count as "thumbs up" in summaries
-STATUSES = ("ok", "cancelled", "error", "missing_file")
-PLAYGROUND = "playground"
-# Suggested reason tags; any short tag is accepted.
-REVIEW_TAGS = (
-    "great",
-    "factual error",
-    "off-brand",
-    "compliance risk",
-    "unsafe",
-    "wrong language",
-    "low quality",
-    "off-topic",
+from .export import write_export
+from .models import (
+    MAX_COMMENT_CHARS,
+    MAX_REVIEWER_CHARS,
+    PLAYGROUND,
+    POSITIVE_RATING,
+    RECORD_FIELDS,
+    STATUSES,
+    ConsistencyReport,
+    OutputRecord,
+    Review,
+    iso_time,
+    normalize_rating,
+    normalize_tags,
+    utc_now,
 )
-MAX_TAGS, MAX_TAG_CHARS, MAX_COMMENT_CHARS, MAX_REVIEWER_CHARS = 20, 40, 4000, 80
+from .schema import DB_NAME, migrate
+
 BUSY_TIMEOUT_MS = 30_000
-
-
-# ---------------------------------------------------------------- schema and migrations
-
-# MIGRATIONS[i] moves a database from user_version i to i + 1, inside one transaction.
-# Never edit a released step: append a new one.
-_V1 = (
-    # v1: the first release. One anonymous review per output.
-    """CREATE TABLE records (
-        id TEXT PRIMARY KEY,
-        created_at TEXT NOT NULL,
-        scenario TEXT NOT NULL,
-        task TEXT NOT NULL DEFAULT '',
-        modality TEXT NOT NULL,
-        prompt TEXT NOT NULL DEFAULT '',
-        params TEXT NOT NULL DEFAULT '{}',
-        seed INTEGER,
-        model_ref TEXT NOT NULL DEFAULT '',
-        preset TEXT NOT NULL DEFAULT '',
-        device TEXT NOT NULL DEFAULT '',
-        load_seconds REAL NOT NULL DEFAULT 0,
-        generate_seconds REAL NOT NULL DEFAULT 0,
-        app_version TEXT NOT NULL DEFAULT '',
-        output_text TEXT,
-        file_paths TEXT NOT NULL DEFAULT '[]',
-        session_id TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL DEFAULT 'ok'
-    )""",
-    "CREATE INDEX records_created ON records(created_at)",
-    """CREATE TABLE reviews (
-        record_id TEXT PRIMARY KEY REFERENCES records(id),
-        rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
-        comment TEXT NOT NULL DEFAULT '',
-        updated_at TEXT NOT NULL
-    )""",
-)
-_V2 = (
-    # v2: several named reviewers per output, reason tags, generator notes, more indexes.
-    """CREATE TABLE reviews_v2 (
-        record_id TEXT NOT NULL REFERENCES records(id),
-        reviewer TEXT NOT NULL DEFAULT '',
-        rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
-        tags TEXT NOT NULL DEFAULT '[]',
-        comment TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (record_id, reviewer)
-    )""",
-    """INSERT INTO reviews_v2 (record_id, reviewer, rating, tags, comment, created_at, updated_at)
-       SELECT record_id, '', rating, '[]', comment, updated_at, updated_at FROM reviews""",
-    "DROP TABLE reviews",
-    "ALTER TABLE reviews_v2 RENAME TO reviews",
-    "CREATE INDEX reviews_updated ON reviews(record_id, updated_at)",
-    "ALTER TABLE records ADD COLUMN notes TEXT NOT NULL DEFAULT '[]'",
-    "CREATE INDEX records_scenario ON records(scenario, created_at)",
-    "CREATE INDEX records_session ON records(session_id, created_at)",
-)
-_V3 = (
-    # v3: the form values a scenario run started from, so "re-run exactly" can refill the tab.
-    "ALTER TABLE records ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
-)
-Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
-    """Bring the database to schema ``target`` (default: the latest); returns the version found before.
-
-    Each step runs in its own ``BEGIN IMMEDIATE`` transaction together with the
-    ``user_version`` bump, so a crash mid-migration leaves the previous version intact,
-    and two processes opening the same old file migrate it once.
-    """
-    latest = len(MIGRATIONS)
-    target = latest if target is None else target
-    start = conn.execute("PRAGMA user_version").fetchone()[0]
-    if start > latest:
-        raise RuntimeError(
-            f"review database has schema v{start}, newer than this app (v{latest}); "
-            "upgrade the app or point AIGC_DATA_DIR elsewhere"
-        )
-    while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version >= target:
-                conn.execute("COMMIT")
-                return start
-            step = MIGRATIONS[version]
-            if callable(step):
-                step(conn)
-            else:
-                for statement in step:
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-
-# ---------------------------------------------------------------- values
-
-
-def utc_now() -> str:
-    """Current UTC time as ISO 8601 with microseconds (sorts as text)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _iso(value: str | date | datetime, *, end_of_day: bool = False) -> str:
-    """Normalise a filter bound to the stored format; a bare date means its midnight
-    (or the next midnight when ``end_of_day``), naive datetimes are UTC."""
-    if isinstance(value, str):
-        text = value.strip()
-        value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, datetime.min.time()) + timedelta(days=int(end_of_day))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-@dataclass
-class OutputRecord:
-    """One generation: everything needed to show, judge and reproduce it."""
-
-    modality: str
-    prompt: str = ""
-    scenario: str = PLAYGROUND
-    task: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    seed: int | None = None
-    model_ref: str = ""
-    preset: str = ""
-    device: str = ""
-    load_seconds: float = 0.0
-    generate_seconds: float = 0.0
-    app_version: str = __version__
-    output_text: str | None = None
-    file_paths: list[str] = field(default_factory=list)
-    session_id: str = ""
-    status: str = "ok"
-    notes: list[str] = field(default_factory=list)
-    inputs: dict[str, Any] = field(default_factory=dict)  # scenario form values, for re-runs
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    created_at: str = field(default_factory=utc_now)
-
-    @classmethod
-    def from_result(cls, result: GenerationResult, **fields: Any) -> "OutputRecord":
-        """A record from a generator's result; ``fields`` adds scenario, task, prompt,
-        preset, device, session_id... (prompt defaults to ``params["prompt"]``)."""
-        values: dict[str, Any] = dict(
-            modality=result.modality,
-            prompt=str(result.params.get("prompt", "")),
-            params=dict(result.params),
-            seed=result.seed,
-            model_ref=result.model_ref,
-            load_seconds=result.load_seconds,
-            generate_seconds=result.generate_seconds,
-            output_text=result.text,
-            file_paths=[str(p) for p in result.files],
-            status="cancelled" if result.cancelled else "ok",
-            notes=list(result.notes),
-        )
-        values.update(fields)
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def provenance(self) -> dict[str, Any]:
-        """What goes inside the output files (no session id, paths or output text)."""
-        keys = ("id", "created_at", "scenario", "task", "modality", "prompt", "params", "seed",
-                "model_ref", "preset", "device", "app_version")  # fmt: skip
-        record = {key: getattr(self, key) for key in keys}
-        record["app"] = "AIGC Industry Studio"
-        record["ai_generated"] = True
-        return record
-
-
-_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(OutputRecord))
-
-
-@dataclass
-class Review:
-    """One reviewer's judgement of one output."""
-
-    record_id: str
-    rating: int
-    reviewer: str = ""
-    tags: list[str] = field(default_factory=list)
-    comment: str = ""
-    created_at: str = ""
-    updated_at: str = ""
-
-    @property
-    def thumbs_up(self) -> bool:
-        return self.rating >= POSITIVE_RATING
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass
-class ConsistencyReport:
-    """What ``check_files`` found: records whose files vanished (now ``missing_file``),
-    files under outputs/ that no record mentions, and leftover temporary files."""
-
-    missing: list[str] = field(default_factory=list)
-    orphans: list[Path] = field(default_factory=list)
-    temp_files: list[Path] = field(default_factory=list)
-
-
-def normalize_rating(rating: Any) -> int:
-    """1..5 stars; "up"/"down" (thumbs) map to THUMBS_UP/THUMBS_DOWN."""
-    if isinstance(rating, str):
-        key = rating.strip().lower()
-        thumbs = {"up": THUMBS_UP, "thumbs_up": THUMBS_UP, "👍": THUMBS_UP,
-                  "down": THUMBS_DOWN, "thumbs_down": THUMBS_DOWN, "👎": THUMBS_DOWN}  # fmt: skip
-        if key in thumbs:
-            return thumbs[key]
-    if isinstance(rating, bool) or rating is None:
-        raise ValidationError("rating", f"must be {MIN_RATING}..{MAX_RATING} stars or 'up'/'down'")
-    try:
-        number = float(rating)
-    except (TypeError, ValueError):
-        raise ValidationError("rating", f"must be {MIN_RATING}..{MAX_RATING} stars or 'up'/'down'") from None
-    if number != int(number) or not MIN_RATING <= number <= MAX_RATING:
-        raise ValidationError("rating", f"must be a whole number from {MIN_RATING} to {MAX_RATING} (got {rating})")
-    return int(number)
-
-
-def normalize_tags(tags: Any) -> list[str]:
-    """Stripped, de-duplicated (order kept), short tags; a string is split on commas."""
-    if tags is None:
-        return []
-    if isinstance(tags, str):
-        tags = tags.split(",")
-    out: list[str] = []
-    for tag in tags:
-        if not isinstance(tag, str):
-            raise ValidationError("tags", "must be text")
-        tag = " ".join(tag.split())
-        if len(tag) > MAX_TAG_CHARS:
-            raise ValidationError("tags", f"each tag is at most {MAX_TAG_CHARS} characters ('{tag[:20]}...')")
-        if tag and tag not in out:
-            out.append(tag)
-    if len(out) > MAX_TAGS:
-        raise ValidationError("tags", f"at most {MAX_TAGS} tags (got {len(out)})")
-    return out
-
-
-# ---------------------------------------------------------------- the store
 
 
 class ReviewStore:
@@ -419,9 +154,9 @@ class ReviewStore:
         fields, or keyword arguments. Files must already exist (see module docstring)."""
         base = dataclasses.asdict(record) if isinstance(record, OutputRecord) else dict(record or {})
         values = {**base, **fields}
-        unknown = sorted(set(values) - set(_RECORD_FIELDS))
+        unknown = sorted(set(values) - set(RECORD_FIELDS))
         if unknown:
-            known = ", ".join(_RECORD_FIELDS)
+            known = ", ".join(RECORD_FIELDS)
             raise ValidationError("record", f"unknown field(s) {', '.join(unknown)}; known: {known}")
         if "modality" not in values:
             raise ValidationError("modality", f"is required (one of {', '.join(MODALITIES)})")
@@ -449,9 +184,9 @@ class ReviewStore:
             for stored in paths:
                 if not self.resolve_path(stored).is_file():
                     raise ValidationError("file_paths", f"{stored} does not exist; write the file before recording it")
-        row = {name: getattr(record, name) for name in _RECORD_FIELDS}
+        row = {name: getattr(record, name) for name in RECORD_FIELDS}
         try:
-            created_at = _iso(record.created_at)
+            created_at = iso_time(record.created_at)
         except (TypeError, ValueError):
             raise ValidationError("created_at", f"must be an ISO 8601 time (got {record.created_at!r})") from None
         row.update(
@@ -467,7 +202,7 @@ class ReviewStore:
         return row
 
     def _record_from_row(self, row: sqlite3.Row) -> OutputRecord:
-        values = {name: row[name] for name in _RECORD_FIELDS}
+        values = {name: row[name] for name in RECORD_FIELDS}
         values["params"] = json.loads(values["params"])
         values["notes"] = json.loads(values["notes"])
         values["inputs"] = json.loads(values["inputs"])
@@ -544,10 +279,10 @@ class ReviewStore:
                 args.append(value)
         if since:
             clauses.append("r.created_at >= ?")
-            args.append(_iso(since))
+            args.append(iso_time(since))
         if until:
             clauses.append("r.created_at < ?")
-            args.append(_iso(until, end_of_day=True))
+            args.append(iso_time(until, end_of_day=True))
         return " AND ".join(clauses), args
 
     def list_outputs(
@@ -656,44 +391,15 @@ class ReviewStore:
     def export(self, out_dir: Path | str) -> tuple[Path, Path]:
         """Write every record with its reviews to CSV and JSONL; returns (csv, jsonl).
 
-        JSONL: one line per record, its fields plus ``reviews`` (a list). CSV (UTF-8 with
-        BOM so spreadsheet apps read Chinese): one row per review, a record without
-        reviews gets one row with empty review columns; list/dict cells hold JSON.
-        File paths are exported as stored (relative to the data directory when inside it).
-        Both files are written to a temporary name and renamed (atomic).
+        One consistent snapshot of the store, written by ``export.write_export``. File
+        paths are exported as stored (relative to the data directory when inside it).
         """
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
-        csv_path, jsonl_path = out_dir / f"reviews-{stamp}.csv", out_dir / f"reviews-{stamp}.jsonl"
         with self._snapshot() as conn:
             records = conn.execute("SELECT * FROM records ORDER BY created_at, rowid").fetchall()
             reviews: dict[str, list[dict[str, Any]]] = {}
             for row in conn.execute("SELECT * FROM reviews ORDER BY created_at, reviewer"):
                 reviews.setdefault(row["record_id"], []).append(_review_from_row(row).to_dict())
-        review_columns = ["reviewer", "rating", "tags", "comment", "review_created_at", "review_updated_at"]
-        csv_buffer = io.StringIO()
-        writer = csv.writer(csv_buffer)
-        writer.writerow([*_RECORD_FIELDS, *review_columns])
-        with _atomic_text(jsonl_path) as jsonl:
-            for row in records:
-                item = {name: row[name] for name in _RECORD_FIELDS}
-                for key in ("params", "notes", "file_paths", "inputs"):
-                    item[key] = json.loads(item[key])
-                item["reviews"] = reviews.get(row["id"], [])
-                jsonl.write(json.dumps(item, ensure_ascii=False) + "\n")
-                base = [_csv_cell(item[name]) for name in _RECORD_FIELDS]
-                for review in item["reviews"] or [None]:
-                    if review is None:
-                        writer.writerow(base + [""] * len(review_columns))
-                    else:
-                        writer.writerow(base + [
-                            review["reviewer"], review["rating"], _csv_cell(review["tags"]),
-                            review["comment"], review["created_at"], review["updated_at"],
-                        ])  # fmt: skip
-        with _atomic_text(csv_path, encoding="utf-8-sig") as handle:
-            handle.write(csv_buffer.getvalue())
-        return csv_path, jsonl_path
+        return write_export(records, reviews, out_dir)
 
     # ------------------------------------------------------------ consistency
 
@@ -734,21 +440,3 @@ def _review_from_row(row: sqlite3.Row) -> Review:
         updated_at=row["updated_at"],
     )
 
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value
-
-
-@contextmanager
-def _atomic_text(path: Path, encoding: str = "utf-8") -> Iterator[io.TextIOBase]:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "w", encoding=encoding, newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

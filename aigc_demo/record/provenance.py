@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from aigc_demo import __version__
+from aigc_demo.core.text import AI_LABEL
 
-AI_LABELS = {"en": "AI-generated", "zh": "人工智能生成"}
-AI_LABEL = f"{AI_LABELS['en']} · {AI_LABELS['zh']}"
+FILE_LABEL = f"{AI_LABEL.en} · {AI_LABEL.zh}"  # the app's one label, both languages on one line
 SOFTWARE = f"AIGC Industry Studio {__version__}"
 RECORD_KEY = "aigc:record"  # PNG text key holding the JSON record
-LABEL_KEY = "AI-generated"  # PNG text key whose value is the bilingual label
+LABEL_KEY = "AI-generated"  # PNG text key whose value is FILE_LABEL; also the keyword in titles
 IPTC_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
 PNG_SUFFIXES = {".png"}
@@ -50,19 +50,6 @@ def sidecar_path(path: Path | str) -> Path:
     """``image.png`` -> ``image.png.json``."""
     path = Path(path)
     return path.with_name(path.name + ".json")
-
-
-def append_label(text: str, lang: str | None = None) -> str:
-    """End a text output with the AI label (bilingual unless ``lang`` is "en" or "zh").
-
-    Idempotent: a text that already ends with the label is returned unchanged.
-    """
-    label = AI_LABELS.get(lang or "", AI_LABEL)
-    footer = f"[{label}]"
-    stripped = text.rstrip()
-    if stripped.endswith(footer):
-        return text
-    return f"{stripped}\n\n{footer}" if stripped else footer
 
 
 def embed(path: Path | str, record: dict[str, Any], *, sidecar: bool = True) -> bool:
@@ -232,9 +219,9 @@ def _xmp_packet() -> str:
 def _png_with_text(data: bytes, record_json: str) -> bytes:
     entries = {
         RECORD_KEY: record_json,
-        LABEL_KEY: AI_LABEL,
+        LABEL_KEY: FILE_LABEL,
         "Software": SOFTWARE,
-        "Description": f"{AI_LABEL}. Generation record in the '{RECORD_KEY}' text chunk.",
+        "Description": f"{FILE_LABEL} Generation record in the '{RECORD_KEY}' text chunk.",
         "XML:com.adobe.xmp": _xmp_packet(),
     }
     ours = {key.encode("latin-1") for key in entries}
@@ -288,9 +275,9 @@ def _riff_chunk(kind: bytes, body: bytes) -> bytes:
 
 def _wav_with_info(data: bytes, record_json: str) -> bytes:
     fields = {
-        "INAM": f"{AI_LABELS['en']} audio",
+        "INAM": f"{LABEL_KEY} audio",
         "ISFT": SOFTWARE,
-        "IKEY": AI_LABELS["en"],
+        "IKEY": LABEL_KEY,
         "ICRD": time.strftime("%Y-%m-%d", time.gmtime()),
         "ICMT": record_json,
     }
@@ -336,8 +323,8 @@ def _remux_with_metadata(path: Path, record_json: str) -> None:
         _ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-i", str(path), "-map", "0", "-c", "copy", "-map_metadata", "0",
         "-metadata", f"comment={record_json}",
-        "-metadata", f"description={AI_LABEL}",
-        "-metadata", f"title={AI_LABELS['en']} video",
+        "-metadata", f"description={FILE_LABEL}",
+        "-metadata", f"title={LABEL_KEY} video",
     ]  # fmt: skip
     if fmt in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]  # moov first: browsers start playing sooner

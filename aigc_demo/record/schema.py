@@ -1,0 +1,107 @@
+"""The review database's schema: ``MIGRATIONS`` and ``migrate``.
+
+The schema version is ``PRAGMA user_version``; ``MIGRATIONS[i]`` moves a database from
+version i to i + 1, inside one transaction. Never edit a released step: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Callable
+
+DB_NAME = "reviews.sqlite3"
+
+_V1 = (
+    # v1: the first release. One anonymous review per output.
+    """CREATE TABLE records (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        scenario TEXT NOT NULL,
+        task TEXT NOT NULL DEFAULT '',
+        modality TEXT NOT NULL,
+        prompt TEXT NOT NULL DEFAULT '',
+        params TEXT NOT NULL DEFAULT '{}',
+        seed INTEGER,
+        model_ref TEXT NOT NULL DEFAULT '',
+        preset TEXT NOT NULL DEFAULT '',
+        device TEXT NOT NULL DEFAULT '',
+        load_seconds REAL NOT NULL DEFAULT 0,
+        generate_seconds REAL NOT NULL DEFAULT 0,
+        app_version TEXT NOT NULL DEFAULT '',
+        output_text TEXT,
+        file_paths TEXT NOT NULL DEFAULT '[]',
+        session_id TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'ok'
+    )""",
+    "CREATE INDEX records_created ON records(created_at)",
+    """CREATE TABLE reviews (
+        record_id TEXT PRIMARY KEY REFERENCES records(id),
+        rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+        comment TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL
+    )""",
+)
+_V2 = (
+    # v2: several named reviewers per output, reason tags, generator notes, more indexes.
+    """CREATE TABLE reviews_v2 (
+        record_id TEXT NOT NULL REFERENCES records(id),
+        reviewer TEXT NOT NULL DEFAULT '',
+        rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+        tags TEXT NOT NULL DEFAULT '[]',
+        comment TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (record_id, reviewer)
+    )""",
+    """INSERT INTO reviews_v2 (record_id, reviewer, rating, tags, comment, created_at, updated_at)
+       SELECT record_id, '', rating, '[]', comment, updated_at, updated_at FROM reviews""",
+    "DROP TABLE reviews",
+    "ALTER TABLE reviews_v2 RENAME TO reviews",
+    "CREATE INDEX reviews_updated ON reviews(record_id, updated_at)",
+    "ALTER TABLE records ADD COLUMN notes TEXT NOT NULL DEFAULT '[]'",
+    "CREATE INDEX records_scenario ON records(scenario, created_at)",
+    "CREATE INDEX records_session ON records(session_id, created_at)",
+)
+_V3 = (
+    # v3: the form values a scenario run started from, so "re-run exactly" can refill the tab.
+    "ALTER TABLE records ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
+)
+Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
+    """Bring the database to schema ``target`` (default: the latest); returns the version found before.
+
+    Each step runs in its own ``BEGIN IMMEDIATE`` transaction together with the
+    ``user_version`` bump, so a crash mid-migration leaves the previous version intact,
+    and two processes opening the same old file migrate it once.
+    """
+    latest = len(MIGRATIONS)
+    target = latest if target is None else target
+    start = conn.execute("PRAGMA user_version").fetchone()[0]
+    if start > latest:
+        raise RuntimeError(
+            f"review database has schema v{start}, newer than this app (v{latest}); "
+            "upgrade the app or point AIGC_DATA_DIR elsewhere"
+        )
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= target:
+                conn.execute("COMMIT")
+                return start
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(conn)
+            else:
+                for statement in step:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
