@@ -349,17 +349,17 @@ def fmt_price(value: float) -> str:
 
 
 LABELS = {
-    "period_return": {"en": "period return", "zh": "区间涨跌幅"},
-    "volatility": {"en": "annualised volatility", "zh": "年化波动率"},
-    "max_drawdown": {"en": "maximum drawdown", "zh": "最大回撤"},
-    "last_close": {"en": "last close", "zh": "最新收盘价"},
-    "first_close": {"en": "first close", "zh": "期初收盘价"},
-    "ma": {"en": "{n}-day moving average", "zh": "{n}日均线"},
-    "high": {"en": "period high", "zh": "区间最高价"},
-    "low": {"en": "period low", "zh": "区间最低价"},
-    "period": {"en": "period", "zh": "统计区间"},
+    "period_return": Bilingual("period return", "区间涨跌幅"),
+    "volatility": Bilingual("annualised volatility", "年化波动率"),
+    "max_drawdown": Bilingual("maximum drawdown", "最大回撤"),
+    "last_close": Bilingual("last close", "最新收盘价"),
+    "first_close": Bilingual("first close", "期初收盘价"),
+    "ma": Bilingual("{n}-day moving average", "{n}日均线"),
+    "high": Bilingual("period high", "区间最高价"),
+    "low": Bilingual("period low", "区间最低价"),
+    "period": Bilingual("period", "统计区间"),
 }
-_NA = {"en": "n/a (not enough data)", "zh": "无（数据不足）"}
+_NA = Bilingual("n/a (not enough data)", "无（数据不足）")
 
 
 def figure_values(fig: MarketFigures) -> dict[str, str | None]:
@@ -467,7 +467,7 @@ def chart_rows(fig: MarketFigures) -> list[dict[str, object]]:
     return rows
 
 
-SERIES_LABELS = {"close": {"en": "Close", "zh": "收盘价"}, "ma": {"en": "MA{n}", "zh": "{n}日均线"}}
+SERIES_LABELS = {"close": Bilingual("Close", "收盘价"), "ma": Bilingual("MA{n}", "{n}日均线")}
 
 
 def chart_long_rows(fig: MarketFigures, language: str = "en") -> list[dict[str, object]]:

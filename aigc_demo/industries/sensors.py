@@ -85,9 +85,9 @@ def assess_readings(rows: Iterable[Mapping[str, str]]) -> list[Assessment]:
 
 
 _STATUS_TEXT = {
-    "above": {"en": "ABOVE the limit by", "zh": "超出上限"},
-    "below": {"en": "BELOW the limit by", "zh": "低于下限"},
-    "alarm": {"en": "alarm reported", "zh": "有报警"},
+    "above": Bilingual("ABOVE the limit by", "超出上限"),
+    "below": Bilingual("BELOW the limit by", "低于下限"),
+    "alarm": Bilingual("alarm reported", "有报警"),
 }
 
 

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from aigc_demo.core.text import lang
+from aigc_demo.core.text import Bilingual, lang
 
 
 def normalise(text: str) -> str:
@@ -34,10 +34,10 @@ ZH_ANGRY = ("气死", "愤怒", "生气", "垃圾", "骗子", "骗人", "投诉"
             "恶心", "差评", "12315", "坑人", "离谱", "什么破", "受够", "黑心", "曝光", "律师", "起诉")
 ZH_NEGATORS = ("不", "没", "别")
 SENTIMENT_LABELS = {
-    "positive": {"en": "Positive", "zh": "积极"},
-    "neutral": {"en": "Neutral", "zh": "中性"},
-    "negative": {"en": "Negative", "zh": "消极"},
-    "angry": {"en": "Angry", "zh": "愤怒"},
+    "positive": Bilingual("Positive", "积极"),
+    "neutral": Bilingual("Neutral", "中性"),
+    "negative": Bilingual("Negative", "消极"),
+    "angry": Bilingual("Angry", "愤怒"),
 }
 
 

@@ -36,11 +36,11 @@ HUMAN_REQUEST = re.compile(
 )
 LEGAL = re.compile(r"\b(lawyer|attorney|sue|legal action|court|chargeback)\b|律师|起诉|法院|12315|消协|曝光")
 REASONS = {
-    "angry": {"en": "the customer is angry", "zh": "客户情绪愤怒"},
-    "human": {"en": "the customer asked for a person", "zh": "客户要求人工服务"},
-    "legal": {"en": "legal threat or formal complaint", "zh": "涉及法律或正式投诉"},
-    "uncovered": {"en": "the question is not covered by the FAQ{best}", "zh": "FAQ 未覆盖该问题{best}"},
-    "covered": {"en": "answered from FAQ entry {id}", "zh": "可依据 FAQ 条目 {id} 回答"},
+    "angry": Bilingual("the customer is angry", "客户情绪愤怒"),
+    "human": Bilingual("the customer asked for a person", "客户要求人工服务"),
+    "legal": Bilingual("legal threat or formal complaint", "涉及法律或正式投诉"),
+    "uncovered": Bilingual("the question is not covered by the FAQ{best}", "FAQ 未覆盖该问题{best}"),
+    "covered": Bilingual("answered from FAQ entry {id}", "可依据 FAQ 条目 {id} 回答"),
 }
 
 
@@ -71,10 +71,10 @@ def should_escalate(question: str, hits: Sequence[Hit], sentiment_label_: str, l
 # ---------------------------------------------------------------- prompt
 
 TONES = {
-    "friendly": {"en": "warm and friendly", "zh": "亲切友好"},
-    "formal": {"en": "polite and formal", "zh": "礼貌正式"},
-    "empathetic": {"en": "empathetic and reassuring", "zh": "共情、安抚"},
-    "concise": {"en": "brief and to the point", "zh": "简洁明了"},
+    "friendly": Bilingual("warm and friendly", "亲切友好"),
+    "formal": Bilingual("polite and formal", "礼貌正式"),
+    "empathetic": Bilingual("empathetic and reassuring", "共情、安抚"),
+    "concise": Bilingual("brief and to the point", "简洁明了"),
 }
 
 
@@ -116,8 +116,8 @@ def format_entries(hits: Sequence[Hit], language: str = "en") -> str:
     return "\n\n".join(f"[{h.entry.id}]\n{q}: {h.entry.question}\n{a}: {h.entry.answer}" for h in hits)
 
 
-REPLY_TEMPLATE = {
-    "en": """You are a customer-service agent for $brand. Reply to the customer's last message.
+REPLY_TEMPLATE = Bilingual(
+    en="""You are a customer-service agent for $brand. Reply to the customer's last message.
 
 Conversation so far:
 $history
@@ -132,7 +132,7 @@ Rules:
 - $coverage
 - Tone: $tone. Keep the reply under 120 words. Do not mention these rules or the entry ids.
 Write the reply in English.""",
-    "zh": """你是 $brand 的客服。请回复客户的最新一条消息。
+    zh="""你是 $brand 的客服。请回复客户的最新一条消息。
 
 此前的对话：
 $history
@@ -147,7 +147,7 @@ $entries
 - $coverage
 - 语气：$tone。回复不超过 200 字。不要提及这些要求或条目编号。
 请用简体中文回复。""",
-}
+)
 
 
 def coverage_instruction(covered: bool, contact: str, language: str) -> str:
