@@ -262,7 +262,8 @@ class ModelManager:
         failure = self._failures.get(key)
         if failure and failure.model_ref == model_ref and self._clock() - failure.at < self.failure_cooldown:
             wait = self.failure_cooldown - (self._clock() - failure.at)
-            raise ModelLoadError(model_ref, failure.error.reason, f"{failure.error.hint} (retry in {wait:.0f} s)")
+            error = failure.error  # already explained and redacted
+            raise ModelLoadError(error.model_ref, error.reason, f"{error.hint} (retry in {wait:.0f} s)")
 
     def _load(self, key: str, model_ref: str, loader: Loader) -> LoadedModel:
         """Load and place; out of memory frees the other models and tries once more. Any
