@@ -30,6 +30,7 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("image", "diffusers"): "aigc_demo.backends.diffusers_image:DiffusersImage",
     ("image", "tiny"): "aigc_demo.backends.tiny:TinyImage",
     ("audio", "bark"): "aigc_demo.backends.bark_audio:BarkAudio",
+    ("audio", "piper"): "aigc_demo.backends.piper_audio:PiperAudio",
     ("audio", "tiny"): "aigc_demo.backends.tiny:TinyAudio",
     ("video", "diffusers"): "aigc_demo.backends.diffusers_video:DiffusersVideo",
     ("video", "tiny"): "aigc_demo.backends.tiny:TinyVideo",
