@@ -40,13 +40,30 @@ def load_presets() -> dict[str, dict[str, Any]]:
         unknown = set(preset["models"]) - set(MODALITIES)
         if unknown:
             raise ValueError(f"{PRESETS_FILE}: preset {name!r} has unknown modalities {unknown}")
-        for modality, ref in preset["models"].items():
-            if ref:
+        for modality, refs in preset["models"].items():
+            for ref in _choices(refs):
                 check_model_ref(modality, ref, f"{PRESETS_FILE.name}: {name}.models.{modality}")
         for section in ("defaults", "scenario_limits"):
             for modality, values in (preset.get(section) or {}).items():
                 PARAMS[modality].check_limits(f"{PRESETS_FILE.name}: {name}.{section}.{modality}", values)
     return presets
+
+
+def _choices(refs: str | list[str] | None) -> list[str]:
+    """A preset names one model, or a list to take the first that can run here, or none."""
+    return [] if not refs else [refs] if isinstance(refs, str) else list(refs)
+
+
+def first_runnable(modality: str, refs: str | list[str] | None, notes: list[str]) -> str | None:
+    """The first model of a preset's list whose engine is installed here (a note for each one
+    passed over); the last one when none is, so its load error explains what to install."""
+    choices = _choices(refs)
+    for ref in choices:
+        missing = backends.create(modality, ref).missing()
+        if not missing or ref == choices[-1]:
+            return ref
+        notes.append(f"{modality}: {ref} needs {missing}; using the preset's next {modality} model.")
+    return None
 
 
 def check_model_ref(modality: str, ref: str, where: str) -> None:
@@ -105,9 +122,12 @@ def preset_settings(name: str, **overrides: Any) -> Settings:
     if name not in presets:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
     preset = presets[name]
+    notes = list(overrides.pop("notes", ()))
+    models = {m: first_runnable(m, refs, notes) for m, refs in preset["models"].items()}
     return Settings(
         preset=name,
-        models=dict(preset["models"]),
+        models=models,
+        notes=tuple(notes),
         defaults={k: dict(v) for k, v in (preset.get("defaults") or {}).items()},
         scenario_limits={k: dict(v) for k, v in (preset.get("scenario_limits") or {}).items()},
         unavailable=dict(preset.get("unavailable") or {}),
@@ -140,15 +160,17 @@ def hub_reachable(timeout: float = 1.5) -> bool:
 def resolve_auto(notes: list[str]) -> str:
     """`auto`: gpu with CUDA, else cpu; offline when the Hub is unreachable and uncached."""
     choice = "gpu" if has_cuda() else "cpu"
-    needed = [backends.create(m, ref) for m, ref in load_presets()[choice]["models"].items() if ref]
+    models = {m: first_runnable(m, refs, []) for m, refs in load_presets()[choice]["models"].items()}
+    needed = [backends.create(m, ref) for m, ref in models.items() if ref]
     if all(backend.available_offline() for backend in needed):
         return choice
     if hub_reachable():
         return choice
     notes.append(
         f"auto chose 'offline' instead of '{choice}': the Hugging Face Hub is unreachable and "
-        f"the {choice} models are not in the local cache. Text is real (SmolLM2-135M); image, "
-        "audio and video are smoke-test models whose output is noise."
+        f"the {choice} models are not in the local cache. Text (Qwen2.5-Coder-0.5B through llama.cpp) and "
+        "English speech (Piper) are real models shipped on PyPI; image and video are smoke-test models "
+        "whose output is noise."
     )
     return "offline"
 

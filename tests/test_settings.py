@@ -14,7 +14,8 @@ def test_presets_name_real_models():
     assert set(presets) == set(PRESET_NAMES) - {"auto"}
     assert presets["gpu"]["models"]["video"] == "diffusers:Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
     assert presets["gpu"]["models"]["audio"] == "bark:suno/bark-small"
-    assert presets["offline"]["models"]["text"] == "offline:smollm2"
+    assert presets["offline"]["models"]["text"] == ["gguf:qwen2.5-coder-0.5b-instruct", "offline:smollm2"]
+    assert presets["offline"]["models"]["audio"] == "piper:en_US-joe-medium"
     assert all(m.startswith("tiny:") for m in presets["tiny"]["models"].values())
 
 
@@ -101,19 +102,42 @@ def test_auto_uses_a_filled_cache_without_the_hub(monkeypatch, tmp_path, tiny_mo
     """An air-gapped site copies a filled Hugging Face cache: auto then keeps the real preset."""
     import huggingface_hub.constants as constants
 
-    from aigc_demo.settings import load_presets
+    from aigc_demo.settings import preset_settings
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setattr("aigc_demo.settings.has_cuda", lambda: False)
-    for modality, ref in load_presets()["cpu"]["models"].items():
-        if ref:
-            repo = ref.partition(":")[2]
-            snapshot = tmp_path / ("models--" + repo.replace("/", "--")) / "snapshots" / "0123abc"
-            snapshot.parent.mkdir(parents=True)
+    for modality, ref in preset_settings("cpu").models.items():
+        if not ref:
+            continue
+        name = ref.partition(":")[2]
+        repo, filename = name.rsplit("/", 1) if name.endswith(".gguf") else (name, "")
+        snapshot = tmp_path / ("models--" + repo.replace("/", "--")) / "snapshots" / "0123abc"
+        snapshot.parent.mkdir(parents=True)
+        if filename:  # one file of a GGUF repo, as hf_hub_download leaves it
+            snapshot.mkdir()
+            (snapshot / filename).write_bytes(b"GGUF")
+            (snapshot.parent.parent / "refs").mkdir()
+            (snapshot.parent.parent / "refs" / "main").write_text("0123abc")
+        else:
             snapshot.symlink_to(tiny_model(modality))
     settings = from_env({})
     assert settings.preset == "cpu" and not settings.notes
+
+
+def test_a_preset_list_takes_the_first_model_whose_engine_is_installed(monkeypatch):
+    from aigc_demo.backends.llamacpp_text import LlamaCppText
+    from aigc_demo.settings import preset_settings
+
+    monkeypatch.setattr(LlamaCppText, "missing", lambda self: "llama-cpp-python (bash scripts/install.sh builds it)")
+    settings = preset_settings("cpu")
+    assert settings.models["text"] == "transformers:Qwen/Qwen2.5-0.5B-Instruct"
+    assert any("needs llama-cpp-python" in note for note in settings.notes)
+    monkeypatch.undo()
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp"):
+        assert preset_settings("cpu").models["text"].startswith("gguf:")
 
 
 def test_auth_must_be_user_colon_password():

@@ -34,6 +34,10 @@ class Backend:
         """What ``from_pretrained`` reads: a Hub id or a local path (built-ins build one)."""
         return self.name
 
+    def missing(self) -> str:
+        """What must be installed before it can run here ("" when nothing is missing)."""
+        return ""
+
     def available_offline(self) -> bool:
         """Whether it can load with no network (its weights are on this machine)."""
         return True

