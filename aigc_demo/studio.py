@@ -19,6 +19,7 @@ from . import __version__
 from .backends import create as create_backend
 from .backends.base import Backend
 from .core.params import PARAMS, Params
+from .core.quality import quality_flags
 from .core.types import (
     MODALITIES,
     CancelToken,
@@ -182,8 +183,10 @@ class Studio:
         result.model_ref = loaded.model_ref  # the reference the user chose, not the resolved folder
         result.load_seconds = loaded.load_seconds if any(entry.first_use for entry in loads) else 0.0
         result.notes[:0] = notes
-        if finish is not None and result.text is not None:
-            result.text = finish(result.text)
+        if result.text is not None:  # echo and loops are flagged in the result, and so in the record
+            result.notes += quality_flags(f"{request.prompt}\n{getattr(request, 'system_prompt', '')}", result.text)
+            if finish is not None:
+                result.text = finish(result.text)
         yield self._finish(result, context)
 
     def run(

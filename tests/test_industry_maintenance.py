@@ -253,13 +253,27 @@ def test_maintenance_scenario_shape(scenario):
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_plan_prompt_has_the_table_format_and_flags(scenario, language):
+def test_plan_prompt_has_the_readings_and_its_answer_renders_to_the_parsed_table(scenario, language):
+    import json
+
+    from aigc_demo.scenarios import structure
+
     prompt = scenario.render("plan", {"language": language})
-    header = "| Task | Priority | Due | Duration | Parts | Skill |" if language == "en" else "| 任务 | 优先级 | 截止 | 时长 | 备件 | 技能 |"
-    assert header in prompt and "$" not in prompt
+    assert "$" not in prompt
     readings_header = "| When | Signal / alarm |" if language == "en" else "| 时间 | 信号 / 报警 |"
     assert readings_header in prompt and "| today 02:14 | Spindle vibration (RMS) | 4.8 mm/s | < 2.8 |" in prompt
     assert ("ABOVE the limit by 71%" if language == "en" else "超出上限 71%") in prompt
+    plan = next(t for t in scenario.tasks if t.name == "plan")
+    priorities = ["High", "Medium", "Low"] if language == "en" else ["高", "中", "低"]
+    schema = json.loads(structure.schema(plan.structure, language))  # what llama.cpp may write
+    assert schema["properties"]["tasks"]["items"]["properties"]["priority"]["enum"] == priorities
+    row = {"task": "Check spindle bearings", "priority": priorities[0], "due": "within 8 h", "duration": "2 h",
+           "parts": "none", "skill": "fitter"}
+    answer = json.dumps({"tasks": [row, {**row, "priority": priorities[2]}, row], "notes": ["Lock out first."]})
+    text = scenario.finish_text(structure.render(plan.structure, answer, language), language)
+    header = "| Task | Priority | Due | Duration | Parts | Skill |" if language == "en" else "| 任务 | 优先级 | 截止 | 时长 | 备件 | 技能 |"
+    parsed = scenario.parse_output("plan", text)
+    assert header in text and parsed.ok and [r.priority for r in parsed.value] == ["High", "Low", "High"]
     briefing = scenario.render("briefing", {"language": language}, {"plan": "| Task |\n|---|\n| x |"})
     assert "| x |" in briefing and "$" not in briefing
 

@@ -9,6 +9,8 @@ cache when offline). The chat template comes from the GGUF file itself.
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
 
 CONTEXT_TOKENS = 4096
+PENALTY_WINDOW = 256  # the repetition penalty looks this far back: the prompt too, so small models rephrase
 INSTALL_HINT = ("Install llama.cpp's Python binding with: bash scripts/install.sh (it builds "
                 "llama-cpp-python once and caches the wheel).")
 
@@ -105,8 +108,9 @@ class LlamaCppText(Backend):
         except ImportError as error:
             raise ModelLoadError(self.name, "llama-cpp-python is not installed", INSTALL_HINT) from error
         path = self.location()
-        llama = Llama(model_path=path, n_ctx=CONTEXT_TOKENS, n_threads=self.threads, n_threads_batch=self.threads,
-                      verbose=False)
+        threads = self.threads or os.cpu_count() or 1  # measured: all cores beat llama.cpp's half on 2 cores
+        llama = Llama(model_path=path, n_ctx=CONTEXT_TOKENS, n_threads=threads, n_threads_batch=threads, verbose=False,
+                      last_n_tokens_size=PENALTY_WINDOW)
         return LlamaModel(llama=llama, path=path, nbytes=Path(path).stat().st_size)
 
     def stream(
@@ -120,11 +124,14 @@ class LlamaCppText(Backend):
             messages.insert(0, {"role": "system", "content": request.system_prompt})
         sampling = ({"temperature": request.temperature, "top_p": request.top_p} if request.temperature > 0
                     else {"temperature": 0.0, "top_k": 1})
+        if request.response_schema:  # constrained decoding: only JSON that follows the schema
+            sampling["response_format"] = {"type": "json_object", "schema": json.loads(request.response_schema)}
         text, tokens, started = "", 0, time.perf_counter()
         first_token = 0.0
         with model.lock:
             chunks = model.llama.create_chat_completion(
-                messages=messages, max_tokens=request.max_new_tokens, seed=request.seed, stream=True, **sampling,
+                messages=messages, max_tokens=request.max_new_tokens, seed=request.seed, stream=True,
+                repeat_penalty=request.repetition_penalty, **sampling,
             )
             try:
                 for chunk in chunks:

@@ -81,7 +81,8 @@ class TransformersText(HubBackend):
             text=text,
             generate_seconds=timer.seconds,
             cancelled=bool(cancel and cancel.cancelled),
-            notes=[f"{tokens} new tokens"],
+            notes=[f"{tokens} new tokens"] + (["response_schema is not enforced by transformers: the prompt asks for "
+                                               "JSON, the answer may not follow it"] if request.response_schema else []),
         )
 
     # ------------------------------------------------------------ internals
@@ -132,6 +133,7 @@ class TransformersText(HubBackend):
             **inputs,
             **sampling,
             max_new_tokens=request.max_new_tokens,
+            repetition_penalty=request.repetition_penalty,
             streamer=streamer,
             stopping_criteria=StoppingCriteriaList([_StopCriteria()]),
             pad_token_id=pad_id,

@@ -9,6 +9,7 @@ so each fact is written in one place.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
@@ -25,7 +26,7 @@ from aigc_demo.core.types import (
 )
 
 MAX_PROMPT_CHARS = 4000
-KINDS = ("prompt", "text", "int", "float", "choice")
+KINDS = ("prompt", "text", "int", "float", "choice", "json")
 
 
 def check_prompt(prompt: Any, field_name: str = "prompt", max_chars: int = MAX_PROMPT_CHARS) -> str:
@@ -89,12 +90,30 @@ class Param:
         ``max_chars`` (the app's prompt limit) can only lower a text limit."""
         if self.kind in ("prompt", "text", "choice"):
             return self._check_text(value, max_chars)
+        if self.kind == "json":
+            return self._check_json(value)
         if isinstance(value, float) and not math.isfinite(value):
             raise ValidationError(self.name, f"must be a finite number (got {value})")
         if isinstance(value, (list, tuple, dict, set)):
             raise ValidationError(self.name, f"must be a single number (got a {type(value).__name__})")
         number = check_range(self.name, value, self.minimum, self.maximum, int if self.kind == "int" else float)
         return snap(number, self.multiple) if self.multiple else number
+
+    def _check_json(self, value: Any) -> str:
+        """Empty, or the text of one JSON object (kept as sent)."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return ""
+        if not isinstance(value, str):
+            raise ValidationError(self.name, f"must be JSON text (got {type(value).__name__})")
+        if len(value) > (self.max_chars or MAX_PROMPT_CHARS):
+            raise ValidationError(self.name, f"is {len(value)} characters; the limit is {self.max_chars or MAX_PROMPT_CHARS}")
+        try:
+            parsed = json.loads(value)
+        except ValueError as error:
+            raise ValidationError(self.name, f"is not valid JSON ({error})") from None
+        if not isinstance(parsed, dict):
+            raise ValidationError(self.name, "must be a JSON object (a JSON schema)")
+        return value.strip()
 
     def _check_text(self, value: Any, max_chars: int | None) -> str:
         if value is None and self.kind != "prompt":
@@ -199,6 +218,12 @@ TEXT_PARAMS = Params(
           Bilingual("Sample only from the likeliest words covering this probability.", "只从累计概率达到该值的词中采样。"),
           0.05, 1.0, 0.05, advanced=True),
     _SEED,
+    Param("response_schema", "json", Bilingual("Answer format (JSON schema)", "回答格式（JSON Schema）"),
+          Bilingual("Optional: llama.cpp models then answer only JSON that follows it.",
+                    "可选：llama.cpp 模型将只输出符合该结构的 JSON。"), max_chars=8000, advanced=True),
+    Param("repetition_penalty", "float", Bilingual("Repetition penalty", "重复惩罚"),
+          Bilingual("Above 1 discourages repeating recent words; 1 turns it off.", "大于 1 时抑制重复最近的词；1 为关闭。"),
+          1.0, 2.0, 0.05, advanced=True),
 )
 
 IMAGE_PARAMS = Params(

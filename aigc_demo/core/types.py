@@ -87,6 +87,8 @@ class TextRequest:
     temperature: float = 0.7
     top_p: float = 0.9
     seed: int = -1
+    response_schema: str = ""  # a JSON schema the answer must follow, where the backend can enforce one
+    repetition_penalty: float = 1.1  # > 1 discourages repeating recent words (small models loop)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from .fields import FIELD_KINDS, LANGUAGE_CHOICES_LABELS, ROOT, Choice, Column, 
 from .model import ITEM_VARS, PreStep, ReviewTag, Scenario, ScenarioError, Task
 from .registry import COMPUTE_STEPS, PARSERS
 from .splitters import SPLITTERS
+from .structure import PART_KINDS, Column as PartColumn, Part
 
 DEFAULT_FOLDER = ROOT / "assets" / "scenarios"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -251,7 +252,7 @@ class _Reader:
         self, data: Any, key: str, earlier: dict[str, Task], fields: dict[str, Field], computed: Mapping[str, str]
     ) -> Task:
         optional = {"system_prompt", "params", "params_by_language", "uses", "for_each", "limit", "prompt_language",
-                    "parse"}
+                    "parse", "structure"}
         key = _named_key("tasks", data, key)
         data = self.mapping(data, key, {"name", "generator", "title", "prompt"}, optional)
         name = self.name(data["name"], f"{key}.name")
@@ -327,7 +328,48 @@ class _Reader:
             limit=limit,
             prompt_language=prompt_language,
             parse=self.parser(data.get("parse"), f"{key}.parse", generator),
+            structure=self.structure(data.get("structure"), f"{key}.structure", generator, set(fields)),
         )
+
+    def choices_by_language(self, data: Any, key: str) -> dict[str, tuple[str, ...]] | None:
+        """A column's allowed values: one list for both languages, or {en: [...], zh: [...]}."""
+        if data is None:
+            return None
+        by_language = data if isinstance(data, dict) else {language: data for language in LANGUAGES}
+        if set(by_language) != set(LANGUAGES) or not all(isinstance(v, list) and v for v in by_language.values()):
+            raise self.fail(f"{key}.choices", "must be a list, or a list per language (en, zh)")
+        return {language: tuple(str(v) for v in values) for language, values in by_language.items()}
+
+    def structure(self, data: Any, key: str, generator: str, fields: set[str]) -> tuple[Part, ...]:
+        """``structure:``: the parts of a structured text answer, in order."""
+        if data is None:
+            return ()
+        if generator != "text" or not isinstance(data, list) or not data:
+            raise self.fail(key, "must be a non-empty list of parts, on a text task")
+        parts = []
+        for index, raw in enumerate(data):
+            part_key = f"{key}.{raw.get('name', index) if isinstance(raw, dict) else index}"
+            raw = self.mapping(raw, part_key, {"name", "kind", "label"},
+                               {"max_chars", "min_chars", "min_items", "max_items", "columns", "value"})
+            if raw["kind"] not in PART_KINDS:
+                raise self.fail(f"{part_key}.kind", f"must be one of {', '.join(PART_KINDS)}")
+            columns = tuple(
+                PartColumn(self.name(c["name"], f"{part_key}.columns"), self.bilingual(c["label"], f"{part_key}.columns"),
+                           int(c.get("max_chars", 80)), self.choices_by_language(c.get("choices"), f"{part_key}.columns"))
+                for c in (self.mapping(c, f"{part_key}.columns", {"name", "label"}, {"max_chars", "choices"})
+                          for c in raw.get("columns", []))
+            )
+            if (raw["kind"] == "table") != bool(columns):
+                raise self.fail(f"{part_key}.columns", "a table part needs columns, and only a table part has them")
+            value = self.bilingual(raw["value"], f"{part_key}.value", allow_plain=True) if "value" in raw else None
+            for language in LANGUAGES if value is not None else ():
+                self.template(value[language], f"{part_key}.value.{language}", fields)
+            parts.append(Part(self.name(raw["name"], f"{part_key}.name"), raw["kind"],
+                              self.bilingual(raw["label"], f"{part_key}.label"), int(raw.get("max_chars", 200)),
+                              int(raw.get("min_chars", 1)), int(raw.get("min_items", 1)), int(raw.get("max_items", 5)),
+                              columns, value))
+        self.unique([p.name for p in parts], key)
+        return tuple(parts)
 
     def parser(self, name: Any, key: str, generator: str) -> str | None:
         if name is None:

@@ -22,6 +22,7 @@ from aigc_demo.core.types import ValidationError
 from .fields import Field, check_value, display_value
 from .registry import COMPUTE_STEPS, PARSERS, Computed, Panels, Parsed
 from .splitters import split
+from .structure import Part
 
 ITEM_VARS = ("item", "index")  # the variables of a for_each task
 
@@ -58,6 +59,7 @@ class Task:
     limit: int | str | None = None  # a count, or the name of a number field
     prompt_language: str | None = None  # force one template language (image models read English)
     parse: str | None = None  # a registered parser that reads structure out of the text output
+    structure: tuple[Part, ...] = ()  # the parts of a structured text answer (JSON-constrained, shown as Markdown)
 
     @property
     def splitter(self) -> str | None:
@@ -226,6 +228,12 @@ class Scenario:
         (the result of :meth:`compute`) or, when it is not given, are computed here."""
         task = self._task(task)
         return self._substitute(task, task.prompt, values, outputs or {}, item, index, computed)
+
+    def fixed_parts(self, task: Task | str, values: Mapping[str, Any] | None) -> dict[str, str]:
+        """The parts of a structured answer that code fills from the form (``value:``)."""
+        task = self._task(task)
+        return {p.name: self._substitute(task, p.value, values, {}, None, None)
+                for p in task.structure if p.value is not None}
 
     # -------------------------------------------------------------- pre-steps and parsers
 

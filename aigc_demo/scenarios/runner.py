@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from aigc_demo.core.params import check_range
+from aigc_demo.core.quality import FLAG
 from aigc_demo.core.types import (
     MAX_SEED,
     CancelToken,
@@ -25,6 +26,7 @@ from aigc_demo.core.types import (
 )
 from aigc_demo.studio import RunContext, Studio
 
+from . import structure
 from .model import Scenario, Task
 from .registry import Computed, Parsed
 
@@ -75,11 +77,15 @@ def run_scenario(
             params = {**scenario.task_params(task, language), "seed": seed}
             if task.generator == "text" and (system := scenario.system_prompt(task, language)):
                 params["system_prompt"] = system
+            if task.structure:  # the model may answer only JSON of these parts (where it can be enforced)
+                params["response_schema"] = structure.schema(task.structure, language)
             request = studio.request(task.generator, prompt, params, capped=True)
             context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed})
             label = f"{task.name}" + (f" {index}/{len(items)}" if len(items) > 1 else "")
             try:
-                yield from _run_task(studio, scenario, task, label, request, language, context, cancel, progress, state)
+                fixed = scenario.fixed_parts(task, values) if task.structure else {}
+                yield from _run_task(studio, scenario, task, label, request, language, fixed, context, cancel, progress,
+                                     state)
             except ValidationError:
                 raise
             except StudioError as error:
@@ -101,16 +107,22 @@ def _run_task(
     label: str,
     request: Request,
     language: str,
+    fixed: dict[str, str],
     context: RunContext,
     cancel: CancelToken,
     progress: ProgressFn,
     state: ScenarioState,
 ) -> Iterator[ScenarioState]:
-    """One task through the studio: text as it streams, then the recorded result."""
-    finish = (lambda text: scenario.finish_text(text, language)) if task.generator == "text" else None
+    """One task through the studio: text as it streams, then the recorded result. A structured
+    answer (JSON) is shown as the Markdown its parts make, while it streams too."""
+
+    def readable(text: str) -> str:
+        return (structure.render(task.structure, text, language, fixed) or text) if task.structure else text
+
+    finish = (lambda text: scenario.finish_text(readable(text), language)) if task.generator == "text" else None
     for update in studio.stream(task.generator, request, cancel=cancel, context=context, progress=progress, finish=finish):
         if not isinstance(update, GenerationResult):
-            state.text[task.name] = update
+            state.text[task.name] = readable(update)
             yield state
             continue
         state.results.setdefault(task.name, []).append(update)
@@ -120,4 +132,5 @@ def _run_task(
                 state.parsed[task.name] = parsed
         state.files.setdefault(task.name, []).extend(str(p) for p in update.files)
         state.status.append(f"✅ {label}: {task.generator} in {update.generate_seconds:.1f} s (seed {update.seed})")
+        state.status += [f"{label}: {note.removeprefix(FLAG).strip()}" for note in update.notes if note.startswith(FLAG)]
         yield state

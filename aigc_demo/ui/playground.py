@@ -90,7 +90,7 @@ def param_widget(modality: str, param: Param, value: Any, t: Translator) -> gr.C
     label, info = t(param_key(modality, param.name)), t(param_key(modality, param.name, "help")) if param.help else None
     if param.kind == "prompt":
         return gr.Textbox(value=value, label=label, info=info, lines=4 if modality in ("text", "audio") else 3)
-    if param.kind == "text":
+    if param.kind in ("text", "json"):
         return gr.Textbox(value=value, label=label, info=info, lines=2 if param.advanced else 1)
     if param.kind == "choice":
         return gr.Dropdown([*param.choices, ""], value=value, label=label, info=info)
