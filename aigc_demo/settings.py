@@ -116,6 +116,19 @@ class Settings:
         return bool(ref) and backends.backend_class(modality, ref).smoke_test
 
 
+def real_model_hint(modality: str) -> str:
+    """Plain words for a smoke-test modality: what it is, which real model a preset would use,
+    and how to bring that model to a machine with no Hub."""
+    presets = load_presets()
+    for name in ("cpu", "gpu"):
+        refs = _choices(presets[name]["models"].get(modality))
+        if refs:
+            return (f"{modality} here comes from a smoke-test model with random weights: its output is noise. "
+                    f"The {name} preset uses {refs[-1]}: start with --preset {name}, or copy a filled Hugging Face "
+                    "cache and set HF_HOME (README, \"Machines with no Hub\").")
+    return f"{modality} here comes from a smoke-test model with random weights: its output is noise."
+
+
 def preset_settings(name: str, **overrides: Any) -> Settings:
     """Settings for a concrete preset (not `auto`), with field overrides."""
     presets = load_presets()

@@ -76,3 +76,41 @@ def test_stop_ends_the_run_early(studio, scenarios):
     final = states[-1]
     assert final.done and "⏹️ stopped" in final.status
     assert "storyboard" not in final.results
+
+
+def test_the_status_line_says_which_task_runs_for_how_long_and_how_fast(studio, scenarios):
+    retail = scenarios["retail"]
+    lives = []
+    for state in run_scenario(studio, retail, {}, seed=6):
+        lives.append(state.lines[-1])
+        final = state
+    running = [line for line in lives if line.startswith("⏳ copy (task 1 of 4)")]
+    assert running and any(" tokens" in line and "/s" in line and "s left" in line for line in running)
+    assert any(line.startswith("⏳ hero_image (task 2 of 4)") for line in lives)
+    assert final.done and final.lines[-1].startswith("⏱️") and final.lines[-1].endswith("s in all")
+
+
+def test_a_structured_task_streams_markdown_and_records_it(studio, scenarios, monkeypatch):
+    """The tiny model cannot follow a schema: its text is shown as it is. A JSON answer (as
+    llama.cpp gives) is shown as the parts' Markdown while it streams and when recorded."""
+    from aigc_demo.core.types import GenerationResult
+
+    medical = scenarios["medical"]
+    answer = '{"findings": ["Small nodule, right upper lobe."], "impression": ["Small nodule."], "recommendations": ["CT in 6 months."]}'
+    backend = studio.backend("text")
+
+    def stream(model, request, **kwargs):
+        # the parts reach the backend as a schema; the patient summary has its own
+        text = answer if '"findings"' in request.response_schema else '{"summary": "A small spot was seen."}'
+        for end in (20, 60, len(text)):
+            yield text[:end]
+        yield GenerationResult("text", "tiny", request.seed, {}, text=text)
+
+    monkeypatch.setattr(backend, "stream", stream)
+    states = list(run_scenario(studio, medical, {}, seed=1))
+    partial = next(s.text["report"] for s in states if s.text.get("report", "").startswith("**Examination**"))
+    assert "**Findings**" in partial
+    report = states[-1].text["report"]
+    assert report.startswith("**Examination**\n\nCT, Chest") and "- Small nodule, right upper lobe." in report
+    record = studio.store.get_record(states[-1].results["report"][0].record_id)
+    assert record.output_text == report

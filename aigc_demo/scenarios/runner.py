@@ -8,6 +8,7 @@ on; validation errors and a Stop end the run.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -43,9 +44,45 @@ class ScenarioState:
     computed: dict[str, Computed] = field(default_factory=dict)  # pre-step -> figures for the UI
     parsed: dict[str, Parsed] = field(default_factory=dict)  # task -> what its parser read
     done: bool = False
+    live: str = ""  # the task running now: which, how long, how fast, about how long is left
+    started: float = field(default_factory=time.perf_counter)
 
     def record_ids(self, task: str) -> list[str]:
         return [r.record_id for r in self.results.get(task, []) if r.record_id]
+
+    @property
+    def lines(self) -> list[str]:
+        """The status as shown: what is done, then what is running (or the total time)."""
+        if self.done:
+            return [*self.status, f"⏱️ {time.perf_counter() - self.started:.0f} s in all"]
+        return [*self.status, self.live] if self.live else list(self.status)
+
+
+class TaskClock:
+    """Turns a task's progress reports into a live line: elapsed time, speed and an estimate."""
+
+    def __init__(self, state: ScenarioState, label: str, position: str, modality: str, forward: ProgressFn) -> None:
+        self.state, self.label, self.position, self.modality, self.forward = state, label, position, modality, forward
+        self.start = time.perf_counter()
+        self.first_step: float | None = None
+        self.tick(0, 0, "")
+
+    def tick(self, step: int, total: int, desc: str = "") -> None:
+        now = time.perf_counter()
+        elapsed = now - self.start
+        line = f"⏳ {self.label} ({self.position}) · {elapsed:.0f} s"
+        if step > 0:
+            self.first_step = self.first_step or now
+            rate = step / max(now - self.first_step, 1e-6) if step > 1 else 0.0
+            unit = "tokens" if self.modality == "text" else "steps"
+            line += f" · {step} {unit}" + (f", {rate:.1f}/s" if rate else "")
+            if rate and total > step:
+                bound = "at most " if self.modality == "text" else "about "
+                line += f" · {bound}{(total - step) / rate:.0f} s left"
+        elif desc:
+            line += f" · {desc}"
+        self.state.live = line
+        self.forward(step, total, desc)
 
 
 def run_scenario(
@@ -66,7 +103,7 @@ def run_scenario(
     state = ScenarioState(language=language, computed=scenario.compute(values, language) if scenario.pre_steps else {})
     if state.computed:
         yield state
-    for task in scenario.tasks:
+    for number, task in enumerate(scenario.tasks, start=1):
         if cancel.cancelled:
             break
         items = scenario.task_items(task, state.text, values) if task.for_each else [None]
@@ -82,10 +119,11 @@ def run_scenario(
             request = studio.request(task.generator, prompt, params, capped=True)
             context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed})
             label = f"{task.name}" + (f" {index}/{len(items)}" if len(items) > 1 else "")
+            clock = TaskClock(state, label, f"task {number} of {len(scenario.tasks)}", task.generator, progress)
             try:
                 fixed = scenario.fixed_parts(task, values) if task.structure else {}
-                yield from _run_task(studio, scenario, task, label, request, language, fixed, context, cancel, progress,
-                                     state)
+                yield from _run_task(studio, scenario, task, label, request, language, fixed, context, cancel,
+                                     clock.tick, state)
             except ValidationError:
                 raise
             except StudioError as error:
@@ -96,6 +134,7 @@ def run_scenario(
                 break
     if cancel.cancelled:
         state.status.append("⏹️ stopped")
+    state.live = ""
     state.done = True
     yield state
 

@@ -15,6 +15,7 @@ import gradio as gr
 from ..core.params import Param, Params
 from ..core.types import MODALITIES, GenerationResult
 from ..security import redact
+from ..settings import real_model_hint
 from ..studio import RunContext, Studio
 from .hosting import gpu_function
 from .i18n import Translator, param_key
@@ -133,7 +134,7 @@ class PlaygroundTabs:
         ref = self.studio.settings.model_for(modality)
         if not ref:
             return f"⚠️ {self.studio.settings.unavailable.get(modality, 'unavailable in this preset')}"
-        smoke = " — smoke-test model, output is noise · 冒烟测试模型，输出为噪声" if self.studio.settings.smoke_test(modality) else ""
+        smoke = f"\n\n⚠️ Smoke test: {real_model_hint(modality)}" if self.studio.settings.smoke_test(modality) else ""
         return f"**Model · 模型:** `{redact(ref)}` (preset · 预设 `{self.studio.settings.preset}`){smoke}"
 
     def _render(self, modality: str) -> None:

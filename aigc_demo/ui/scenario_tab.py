@@ -10,6 +10,8 @@ import gradio as gr
 from aigc_demo.core.types import MAX_SEED
 from ..scenarios import Field, Scenario
 from ..scenarios.runner import ScenarioState, run_scenario
+from ..security import redact
+from ..settings import real_model_hint
 from ..studio import Studio
 from .hosting import gpu_function
 from .i18n import Translator, scenario_key
@@ -82,7 +84,16 @@ class ScenarioTab:
         with tab:
             gr.Markdown(self.t(scenario_key(s, "title")), elem_classes=["scenario-title"])
             gr.Markdown(self.t(scenario_key(s, "description")))
+            gr.Markdown(self._models_line(), elem_classes=["model-line"])
         return tab
+
+    def _models_line(self) -> str:
+        """Which model makes each kind of output here, and plainly when one is a smoke test."""
+        settings = self.studio.settings
+        modalities = list(dict.fromkeys(task.generator for task in self.scenario.tasks))
+        made = " · ".join(f"{m}: `{redact(settings.model_for(m) or 'unavailable')}`" for m in modalities)
+        smoke = [f"⚠️ {m}: {real_model_hint(m)}" for m in modalities if settings.smoke_test(m)]
+        return "\n\n".join([f"**Models:** {made}", *smoke])
 
     def _rerun_target(self, outer: gr.Tabs, components: list[gr.Component]) -> dict[str, RerunTarget]:
         """Re-running a record selects this tab and refills ``components`` (one per field, then
@@ -175,7 +186,7 @@ class ScenarioTab:
             value = list(files) if task.generator == "image" else (files[0] if files else None)
             values.append(gr.skip() if sent.get(task.name) == value and not state.done else value)
             sent[task.name] = value
-        values.append("\n\n".join(state.status))
+        values.append("\n\n".join(state.lines))
         values += [state.record_ids(task.name) for task in self.scenario.tasks]
         for source, panels in self.scenario.panels():
             data = state.computed[source].data if source in state.computed else state.parsed.get(source)
