@@ -23,6 +23,9 @@ from .system_tab import SystemTab
 
 SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Noto Sans", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "monospace")
+# Gradio's copies of served files (exports, outputs shown on a page) are deleted this long after
+# they were made, checked every tenth of it; the originals under outputs/ stay.
+CACHE_SECONDS = 3600
 
 
 def _header(studio: Studio, t: Translator) -> None:
@@ -38,7 +41,8 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
     scenarios = list(load_scenarios() if scenarios is None else scenarios)
     t = Translator(scenarios, {m: studio.params(m) for m in MODALITIES})
     runs = SessionRuns()
-    with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False) as demo:
+    with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False,
+                   delete_cache=(CACHE_SECONDS // 10, CACHE_SECONDS)) as demo:
         _header(studio, t)
         bars = ReviewBars(studio, t)
         targets: dict[str, RerunTarget] = {}

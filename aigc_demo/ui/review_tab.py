@@ -5,6 +5,7 @@ API: /list_outputs, /submit_review (typed ``gr.api`` endpoints) and /export_revi
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,7 @@ import pandas as pd
 
 from aigc_demo.core.params import check_range
 from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
+from ..record.export import public_record
 from ..studio import Studio
 from .i18n import Translator
 
@@ -39,6 +41,7 @@ class ReviewTab:
         self.studio = studio
         self.t = t
         self.scenario_ids = list(scenario_ids)
+        self._files: gr.File  # the export's output component (set by render)
 
     # ------------------------------------------------------------ data (also the API)
 
@@ -59,10 +62,11 @@ class ReviewTab:
                         date.fromisoformat(value.strip()[:10])
                     except ValueError:
                         raise ValidationError(name, f"must be a date YYYY-MM-DD (got {value!r})") from None
-            return self.studio.store.list_outputs(
+            rows = self.studio.store.list_outputs(
                 scenario=_blank(scenario), modality=_blank(modality), model=_blank(model),
                 min_rating=min_rating or None, since=_blank(since), until=_blank(until), limit=limit,
             )
+            return [public_record(row) for row in rows]  # no server paths
         except (StudioError, ValueError) as error:
             raise gr.Error(f"Filter not understood: {error}") from error
 
@@ -75,9 +79,14 @@ class ReviewTab:
 
     def export_reviews(self) -> list[str]:
         """Every record and review as CSV and JSONL files."""
-        # A fresh private folder: Gradio serves the files to the caller only (outputs/ is shared).
-        csv_path, jsonl_path = self.studio.store.export(tempfile.mkdtemp(prefix="aigc-export-"))
-        return [str(csv_path), str(jsonl_path)]
+        # Written to a fresh private folder, copied into Gradio's cache (which serves them to the
+        # caller only and deletes them after an hour: ui.app.CACHE_SECONDS), and the folder removed at once.
+        folder = tempfile.mkdtemp(prefix="aigc-export-")
+        try:
+            paths = self.studio.store.export(folder)
+            return [str(self._files.move_resource_to_block_cache(path)) for path in paths]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     # ------------------------------------------------------------ rendering
 
@@ -110,6 +119,7 @@ class ReviewTab:
                     rerun = gr.Button(t("review.rerun"), elem_id="review-rerun")
                     export = gr.Button(t("review.export"), elem_id="review-export")
                     files = gr.File(label=t("review.export_files"), file_count="multiple", elem_id="review-export-files")
+                    self._files = files
 
         filters = [scenario, modality, model, min_rating, since, until]
         for trigger in (refresh.click, tab.select):
