@@ -56,7 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if settings.model_for(modality):
                 studio.load(modality)
     print(f"[aigc] preset {settings.preset}; serving on http://{settings.host}:{settings.port}", file=sys.stderr)
-    demo.launch(**launch_kwargs(settings, demo))
+    try:
+        demo.launch(**launch_kwargs(settings, demo))
+    except OSError as error:  # port taken, host unknown: one line, not a traceback
+        print(f"[aigc] cannot serve on {settings.host}:{settings.port}: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
