@@ -44,6 +44,8 @@ FIELD = "prices"  # the name ValidationErrors carry (a scenario maps it to its o
 TRADING_DAYS = 252
 MAX_BYTES = 5_000_000
 MAX_ROWS = 100_000
+# Prices outside this range are refused: any ratio of two of them stays a finite float.
+MIN_PRICE, MAX_PRICE = 1e-6, 1e12
 
 # Accepted header names, compared after lower-casing and removing spaces, dots, _ and -.
 # The first match wins, so an adjusted close is preferred to a raw close when both exist.
@@ -119,6 +121,12 @@ def _parse_number(text: str, decimal_comma: bool = False) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _csv_problem(error: Exception) -> str:
+    text = str(error)
+    too_long = f"a cell is longer than the limit of {csv.field_size_limit()} characters"
+    return too_long if "field larger than field limit" in text else text
+
+
 # ---------------------------------------------------------------- loading
 
 
@@ -173,7 +181,11 @@ def load_prices(source: str | Path | bytes) -> list[Price]:
     except csv.Error:
         delimiter = ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    table = [(n, row) for n, row in enumerate(reader, start=1) if any(cell.strip() for cell in row)]
+    table: list[tuple[int, list[str]]] = []
+    try:
+        table += [(n, row) for n, row in enumerate(reader, start=1) if any(cell.strip() for cell in row)]
+    except csv.Error as error:  # e.g. a cell over the csv module's field size limit
+        raise _fail(f"line {reader.line_num}: cannot be read as CSV ({_csv_problem(error)})") from None
     if not table:
         raise _fail("the CSV is empty")
     header_line, header = table[0]
@@ -210,6 +222,8 @@ def load_prices(source: str | Path | bytes) -> list[Price]:
             raise _fail(f"line {line} ({day}): price {_short(row[close_col])} is not a number")
         if close <= 0:
             raise _fail(f"line {line} ({day}): price {close:g} must be greater than zero")
+        if not MIN_PRICE <= close <= MAX_PRICE:
+            raise _fail(f"line {line} ({day}): price {close:g} is outside {MIN_PRICE:g} to {MAX_PRICE:g}")
         prices.append(Price(day, close))
         lines_of.append(line)
 
@@ -303,7 +317,7 @@ def compute_figures(
         raise _fail("at least two prices are needed")
     dates = tuple(p[0] for p in prices)
     closes = tuple(float(p[1]) for p in prices)
-    log_returns = [math.log(b / a) for a, b in zip(closes, closes[1:])]
+    log_returns = [math.log(b) - math.log(a) for a, b in zip(closes, closes[1:])]  # finite for any positive pair
     volatility = statistics.stdev(log_returns) * math.sqrt(TRADING_DAYS) if len(log_returns) >= 2 else None
 
     peak_i, best_peak_i, trough_i, worst = 0, 0, 0, 0.0

@@ -34,6 +34,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from aigc_demo.core.text import printable
 from aigc_demo.core.types import MODALITIES, ValidationError
 
 from .export import write_export
@@ -189,12 +190,13 @@ class ReviewStore:
             created_at = iso_time(record.created_at)
         except (TypeError, ValueError):
             raise ValidationError("created_at", f"must be an ISO 8601 time (got {record.created_at!r})") from None
+        row = {k: _valid_text(v) for k, v in row.items()}  # a lone surrogate cannot be stored as UTF-8
         row.update(
             created_at=created_at,
-            params=json.dumps(record.params, ensure_ascii=False, default=str),
+            params=_valid_text(json.dumps(record.params, ensure_ascii=False, default=str)),
             file_paths=json.dumps(paths, ensure_ascii=False),
-            notes=json.dumps([str(n) for n in record.notes], ensure_ascii=False),
-            inputs=json.dumps(record.inputs or {}, ensure_ascii=False, default=str),
+            notes=_valid_text(json.dumps([str(n) for n in record.notes], ensure_ascii=False)),
+            inputs=_valid_text(json.dumps(record.inputs or {}, ensure_ascii=False, default=str)),
             scenario=record.scenario or PLAYGROUND,
             load_seconds=float(record.load_seconds or 0.0),
             generate_seconds=float(record.generate_seconds or 0.0),
@@ -227,8 +229,11 @@ class ReviewStore:
         """Create or replace ``reviewer``'s review of the record (one per reviewer)."""
         rating = normalize_rating(rating)
         tag_list = normalize_tags(tags)
-        comment = (comment or "").strip()
-        reviewer = " ".join((reviewer or "").split())
+        for name, value in (("comment", comment), ("reviewer", reviewer)):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(name, f"must be text (got {type(value).__name__})")
+        comment = printable(comment or "")  # no control characters or lone surrogates
+        reviewer = " ".join(printable(reviewer or "").split())
         if len(comment) > MAX_COMMENT_CHARS:
             raise ValidationError("comment", f"is {len(comment)} characters; the limit is {MAX_COMMENT_CHARS}")
         if len(reviewer) > MAX_REVIEWER_CHARS:
@@ -277,12 +282,13 @@ class ReviewStore:
             if value:
                 clauses.append(f"r.{column} = ?")
                 args.append(value)
-        if since:
-            clauses.append("r.created_at >= ?")
-            args.append(iso_time(since))
-        if until:
-            clauses.append("r.created_at < ?")
-            args.append(iso_time(until, end_of_day=True))
+        for name, value, op in (("since", since, ">="), ("until", until, "<")):
+            if value:
+                clauses.append(f"r.created_at {op} ?")
+                try:
+                    args.append(iso_time(value, end_of_day=name == "until"))
+                except (TypeError, ValueError) as error:
+                    raise ValidationError(name, f"must be a date YYYY-MM-DD up to 9999-12-30 ({error})") from None
         return " AND ".join(clauses), args
 
     def list_outputs(
@@ -427,6 +433,13 @@ class ReviewStore:
             elif path.suffix != ".json" and str(path) not in referenced:
                 report.orphans.append(path)
         return report
+
+
+def _valid_text(value: Any) -> Any:
+    """Text that encodes as UTF-8: lone surrogates become "?"; other values as they are."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
+    return value
 
 
 def _review_from_row(row: sqlite3.Row) -> Review:

@@ -13,6 +13,7 @@ from ..scenarios import Scenario
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .chat_tab import ChatScenarioTab
+from .errors import guard_app
 from .i18n import Translator
 from .playground import PlaygroundTabs
 from .review_bar import ReviewBars
@@ -57,7 +58,7 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
         review.register_api()
     demo.queue(max_size=studio.settings.queue_size, default_concurrency_limit=4)
     demo.i18n_translator = t  # type: ignore[attr-defined]
-    return demo
+    return guard_app(demo)  # every handler: explained errors as they are, others as a plain message
 
 
 def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:

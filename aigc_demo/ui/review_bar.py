@@ -65,7 +65,7 @@ class ReviewBars:
             for record_id in record_ids:
                 review = self.studio.store.submit_review(record_id, stars, tags or [], comment or "", (reviewer or "").strip())
         except StudioError as error:
-            raise gr.Error(str(error), title="Review") from error
+            raise gr.Error(str(error), title="Review", print_exception=False) from error
         who = f" by {review.reviewer}" if review.reviewer else ""
         shown = {"up": "👍", "down": "👎"}.get(rating, "★" * int(stars))
         return f"✅ Saved {shown}{who} for {len(record_ids)} output(s) at {review.updated_at[11:19]} UTC - edit and save again to change it.", int(stars)

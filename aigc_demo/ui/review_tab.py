@@ -68,14 +68,14 @@ class ReviewTab:
             )
             return [public_record(row) for row in rows]  # no server paths
         except (StudioError, ValueError) as error:
-            raise gr.Error(f"Filter not understood: {error}") from error
+            raise gr.Error(f"Filter not understood: {error}", print_exception=False) from error
 
     def submit_review(self, record_id: str, rating: int, tags: list[str] | None = None, comment: str = "", reviewer: str = "") -> dict[str, Any]:
         """Rate one output 1-5 (thumbs up = 5, down = 1); the same reviewer's new review replaces the old."""
         try:
             return self.studio.store.submit_review(record_id, rating, tags or [], comment, reviewer).to_dict()
         except StudioError as error:
-            raise gr.Error(str(error)) from error
+            raise gr.Error(str(error), print_exception=False) from error
 
     def export_reviews(self) -> list[str]:
         """Every record and review as CSV and JSONL files."""
@@ -177,10 +177,10 @@ class ReviewTab:
         def rerun(record_id: str) -> list[Any]:
             record = self.studio.store.get_record(record_id) if record_id else None
             if record is None:
-                raise gr.Error("Select an output in the table first.", title="Re-run")
+                raise gr.Error("Select an output in the table first.", title="Re-run", print_exception=False)
             key = record.scenario if record.scenario != "playground" else f"playground-{record.modality}"
             if key not in targets:
-                raise gr.Error(f"No tab can re-run '{key}' in this app.", title="Re-run")
+                raise gr.Error(f"No tab can re-run '{key}' in this app.", title="Re-run", print_exception=False)
             selection = {id(tab): gr.Tabs(selected=tab_id) for tab, tab_id in targets[key].tab_path}
             values: list[Any] = [selection.get(id(tab), gr.skip()) for tab in tabs]
             for k in keys:

@@ -1,16 +1,15 @@
-"""Per-session runs: cancel tokens, progress adapters and user-facing errors."""
+"""Per-session runs: cancel tokens and progress adapters (errors: ``ui.errors``)."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 import gradio as gr
 
-from aigc_demo.core.types import CancelToken, ProgressFn, StudioError
-from ..security import redact, session_key
+from aigc_demo.core.types import CancelToken, ProgressFn
+from ..security import session_key
+from .errors import user_errors  # noqa: F401  (the handlers' one error policy; re-exported)
 
 
 class SessionRuns:
@@ -61,38 +60,3 @@ def progress_fn(progress: gr.Progress) -> ProgressFn:
         progress((step, total), desc=desc, unit="steps")
 
     return report
-
-
-def _as_user_error(error: Exception) -> gr.Error:
-    """An explained error as it is; anything else named, never a bare traceback; no secrets."""
-    if isinstance(error, StudioError):
-        return gr.Error(redact(str(error)), title=type(error).__name__)
-    return gr.Error(redact(f"Unexpected error ({type(error).__name__}): {error}"), title="Unexpected error")
-
-
-def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the studio's explained errors into Gradio error toasts (and API errors)."""
-
-    if inspect.isgeneratorfunction(fn):
-
-        @functools.wraps(fn)
-        def stream(*args: Any, **kwargs: Any) -> Any:
-            try:
-                yield from fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except Exception as error:
-                raise _as_user_error(error) from error
-
-        return stream
-
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except Exception as error:
-            raise _as_user_error(error) from error
-
-    return call
