@@ -44,8 +44,12 @@ def check_range(field_name: str, value: Any, low: float, high: float, kind: type
     """Coerce to ``kind`` and check low <= value <= high."""
     try:
         number = kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        if kind is int and _number(value) == _number(value):  # a number, but not a whole one
+            raise ValidationError(field_name, f"must be a whole number between {low} and {high} (got {value})") from None
         raise ValidationError(field_name, f"must be a number between {low} and {high}") from None
+    if kind is int and not isinstance(value, bool) and _number(value) != number:  # 1.5 is not 1
+        raise ValidationError(field_name, f"must be a whole number between {low} and {high} (got {value})")
     if isinstance(value, bool) or not (low <= number <= high):
         raise ValidationError(field_name, f"must be between {low} and {high} (got {value})")
     return number

@@ -469,10 +469,26 @@ def check_brief_quotes(brief: str, fig: MarketFigures) -> dict[str, bool]:
 # ---------------------------------------------------------------- chart data
 
 
+MAX_CHART_POINTS = 600  # per series: a long history is drawn from evenly spaced days (extremes kept)
+
+
+def chart_days(fig: MarketFigures, limit: int = MAX_CHART_POINTS) -> list[int]:
+    """The indices of the days a chart shows: all of them, or ``limit`` evenly spaced ones
+    plus the first, last, high, low, peak and trough days."""
+    n = len(fig.dates)
+    if n <= limit:
+        return list(range(n))
+    keep = {round(k * (n - 1) / (limit - 1)) for k in range(limit)}
+    keep |= {fig.dates.index(d) for d in (fig.high_date, fig.low_date, fig.peak_date, fig.trough_date)}
+    return sorted(keep)
+
+
 def chart_rows(fig: MarketFigures) -> list[dict[str, object]]:
-    """Wide rows for a chart: ``{"date": "2024-01-02", "close": .., "ma20": .. | None, ...}``."""
+    """Wide rows for a chart: ``{"date": "2024-01-02", "close": .., "ma20": .. | None, ...}``;
+    at most about :data:`MAX_CHART_POINTS` days (see :func:`chart_days`)."""
     rows = []
-    for i, (day, close) in enumerate(zip(fig.dates, fig.closes)):
+    for i in chart_days(fig):
+        day, close = fig.dates[i], fig.closes[i]
         row: dict[str, object] = {"date": day.isoformat(), "close": close}
         for w in fig.windows:
             ma = fig.ma_series[w][i]
@@ -490,11 +506,12 @@ def chart_long_rows(fig: MarketFigures, language: str = "en") -> list[dict[str, 
     language = lang(language)
     close_label = SERIES_LABELS["close"][language]
     rows: list[dict[str, object]] = []
-    for row in chart_rows(fig):
+    wide = chart_rows(fig)
+    for row in wide:
         rows.append({"date": row["date"], "series": close_label, "value": row["close"]})
     for w in fig.windows:
         label = SERIES_LABELS["ma"][language].format(n=w)
-        for row in chart_rows(fig):
+        for row in wide:
             if row[f"ma{w}"] is not None:
                 rows.append({"date": row["date"], "series": label, "value": row[f"ma{w}"]})
     return rows

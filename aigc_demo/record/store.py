@@ -277,11 +277,15 @@ class ReviewStore:
         """SQL filter on ``records r``. ``since`` is inclusive, ``until`` exclusive; a bare
         date as ``until`` includes that whole day."""
         clauses, args = ["1 = 1"], []
-        for column, value in (("scenario", scenario), ("modality", modality), ("model_ref", model),
+        for column, value in (("scenario", scenario), ("modality", modality),
                               ("session_id", session_id), ("status", status)):  # fmt: skip
             if value:
                 clauses.append(f"r.{column} = ?")
                 args.append(value)
+        if model:  # "model contains": any part of the reference, any case
+            escaped = model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("r.model_ref LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
         for name, value, op in (("since", since, ">="), ("until", until, "<")):
             if value:
                 clauses.append(f"r.created_at {op} ?")

@@ -12,6 +12,7 @@ import gradio as gr
 
 from aigc_demo.core.types import StudioError
 from ..record import normalize_rating
+from ..record.models import MAX_COMMENT_CHARS, MAX_REVIEWER_CHARS
 from ..studio import Studio
 from .i18n import Translator
 
@@ -44,8 +45,8 @@ class ReviewBars:
                 save = gr.Button(self.t("review.save"), size="sm", scale=1, min_width=100, elem_classes=["review-save"])
             with gr.Accordion(self.t("review.comment"), open=False):
                 with gr.Row():
-                    comment = gr.Textbox(label=self.t("review.comment"), scale=3, max_length=2000)
-                    reviewer = gr.Textbox(label=self.t("review.reviewer"), scale=1, max_length=80)
+                    comment = gr.Textbox(label=self.t("review.comment"), scale=3, max_length=MAX_COMMENT_CHARS)
+                    reviewer = gr.Textbox(label=self.t("review.reviewer"), scale=1, max_length=MAX_REVIEWER_CHARS)
             confirmation = gr.Markdown(elem_classes=["review-confirmation"])
         fields = [record_ids, reasons, comment, reviewer]
         up.click(lambda *a: self.save("up", *a), fields, [confirmation, stars], queue=False, api_visibility="private")
