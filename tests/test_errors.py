@@ -75,9 +75,9 @@ def test_date_overflow_in_the_review_filters_is_explained(studio, filters):
 
 def test_lone_surrogates_in_review_fields_and_prompts_are_removed(studio):
     record_id = studio.store.add_record(modality="text", prompt="x")
-    review = _review_tab(studio).submit_review(record_id, 4, tags=["ok\ud800"], comment="fine \udc80 really",
-                                               reviewer="ann\udfff")
-    assert (review["comment"], review["tags"], review["reviewer"]) == ("fine  really", ["ok"], "ann")
+    review = _review_tab(studio).submit_review(record_id, 4, tags=["ok\ud800"], comment="fine \udc80 really")
+    assert (review["comment"], review["tags"]) == ("fine  really", ["ok"])
+    assert studio.store.submit_review(record_id, 3, reviewer="ann\udfff").reviewer == "ann"
     request, _ = studio.prepare("text", TextRequest("hi \ud800 there", system_prompt="Be \udfff brief."))
     assert (request.prompt, request.system_prompt) == ("hi  there", "Be  brief.")
     result = studio.run("text", TextRequest("hi \ud800", system_prompt="Be \udfff brief.", max_new_tokens=2, seed=1))

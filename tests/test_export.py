@@ -31,7 +31,7 @@ def test_formula_cells_are_escaped(cell):
 def test_csv_export_has_no_cell_a_spreadsheet_would_run(store, tmp_path):
     ids = [store.add_record(modality="text", prompt=formula, output_text=formula, task=formula) for formula in FORMULAS]
     for record_id, formula in zip(ids, FORMULAS):
-        store.submit_review(record_id, 4, tags=[formula.strip()[:40]], comment=formula, reviewer=formula.strip())
+        store.submit_review(record_id, 4, tags=[formula.strip()[:40]], comment=formula, reviewer=formula.strip())  # via the store: any name
     csv_path, jsonl_path = store.export(tmp_path / "out")
     raw = csv_path.read_text(encoding="utf-8-sig")
     with open(csv_path, encoding="utf-8-sig", newline="") as handle:

@@ -75,7 +75,24 @@ def test_raw_errors_do_not_reach_api_callers(hard_app):
     assert "until: must be a date" in str(caught.value) and "Overflow" not in str(caught.value)
     event, (text, _, details, _) = call(url, "generate_text", "hi \ud800", "Be \udfff brief.", 2, 0.7, 0.9, 4)
     assert event == "complete" and details["params"]["system_prompt"] == "Be  brief."
-    event, [review] = call(url, "submit_review", details["record_id"], 4, ["ok\ud800"], "fine \udc80", "")
+    event, [review] = call(url, "submit_review", details["record_id"], 4, ["ok\ud800"], "fine \udc80")
     assert event == "complete" and review["comment"] == "fine" and review["tags"] == ["ok"], review
     log = (root / "server.log").read_text(errors="replace")
     assert "Traceback" not in log
+
+
+def test_anonymous_reviewers_are_browsers_and_edit_only_their_own_review(hard_app):
+    url, _ = hard_app
+    ann, bob = _client(url), _client(url)
+    _, _, details = ann.predict(prompt="a cup", max_new_tokens=2, seed=5, api_name="/generate_text")
+    record_id = details["record_id"]
+    first = ann.predict(record_id=record_id, rating=5, api_name="/submit_review")
+    theirs = bob.predict(record_id=record_id, rating=1, comment="no", api_name="/submit_review")
+    assert first["reviewer"].startswith("guest-") and theirs["reviewer"].startswith("guest-")
+    assert first["reviewer"] != theirs["reviewer"]  # blank names no longer collide
+    again = ann.predict(record_id=record_id, rating=3, comment="on reflection", api_name="/submit_review")
+    assert again["reviewer"] == first["reviewer"] and again["created_at"] == first["created_at"]
+    row = next(r for r in ann.predict(api_name="/list_outputs") if r["id"] == record_id)
+    assert row["review_count"] == 2 and row["mean_rating"] == 2  # ann's 3 (edited) and bob's 1, unchanged
+    params = [p["parameter_name"] for p in ann.view_api(print_info=False, return_format="dict")["named_endpoints"]["/submit_review"]["parameters"]]
+    assert params == ["record_id", "rating", "tags", "comment"]  # no reviewer the client could set

@@ -142,16 +142,18 @@ def test_review_attaches_and_is_editable(store):
 def test_review_validation(store):
     record_id = store.add_record(_text_record())
     with pytest.raises(ValidationError, match="record_id"):
-        store.submit_review("0" * 32, 5)
+        store.submit_review("0" * 32, 5, reviewer="Li")
     for bad in (0, 6, 2.5, True, None, "meh"):
         with pytest.raises(ValidationError, match="rating"):
-            store.submit_review(record_id, bad)
+            store.submit_review(record_id, bad, reviewer="Li")
     with pytest.raises(ValidationError, match="tags"):
-        store.submit_review(record_id, 3, tags=["x" * 41])
+        store.submit_review(record_id, 3, tags=["x" * 41], reviewer="Li")
     with pytest.raises(ValidationError, match="comment"):
-        store.submit_review(record_id, 3, comment="x" * 5000)
+        store.submit_review(record_id, 3, comment="x" * 5000, reviewer="Li")
+    with pytest.raises(ValidationError, match="reviewer: is required"):  # blank reviews would overwrite each other
+        store.submit_review(record_id, 3, reviewer=" ")
     assert store.get_reviews(record_id) == []
-    assert store.submit_review(record_id, "4").rating == 4
+    assert store.submit_review(record_id, "4", reviewer="Li").rating == 4
 
 
 # ---------------------------------------------------------------- listing, summary, export
@@ -337,7 +339,7 @@ def test_killed_writer_leaves_consistent_store(tmp_path):
             assert provenance.read(path)["id"] == row["id"]
         # the database is still writable after the crash
         rid = store.add_record(modality="text", prompt="after crash")
-        assert store.submit_review(rid, 5).rating == 5
+        assert store.submit_review(rid, 5, reviewer="Li").rating == 5
 
 
 def test_missing_files_are_marked_on_open(tmp_path):

@@ -226,7 +226,9 @@ class ReviewStore:
         comment: str = "",
         reviewer: str = "",
     ) -> Review:
-        """Create or replace ``reviewer``'s review of the record (one per reviewer)."""
+        """Create or replace ``reviewer``'s review of the record (one per reviewer). The app
+        passes who is reviewing (a login name or a browser's guest id, never a name the
+        client chose); a blank reviewer is refused, so reviews cannot overwrite each other."""
         rating = normalize_rating(rating)
         tag_list = normalize_tags(tags)
         for name, value in (("comment", comment), ("reviewer", reviewer)):
@@ -236,6 +238,8 @@ class ReviewStore:
         reviewer = " ".join(printable(reviewer or "").split())
         if len(comment) > MAX_COMMENT_CHARS:
             raise ValidationError("comment", f"is {len(comment)} characters; the limit is {MAX_COMMENT_CHARS}")
+        if not reviewer:
+            raise ValidationError("reviewer", "is required (the login name, or the browser's guest id)")
         if len(reviewer) > MAX_REVIEWER_CHARS:
             raise ValidationError("reviewer", f"is at most {MAX_REVIEWER_CHARS} characters")
         now = utc_now()

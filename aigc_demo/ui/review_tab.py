@@ -19,6 +19,7 @@ from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
 from ..record.export import public_record
 from ..studio import Studio
 from .i18n import Translator
+from .runs import reviewer_id
 
 TABLE_COLUMNS = ["created_at", "scenario", "task", "modality", "model_ref", "seed", "rating", "tags", "comment", "prompt", "id"]
 
@@ -70,9 +71,12 @@ class ReviewTab:
         except (StudioError, ValueError) as error:
             raise gr.Error(f"Filter not understood: {error}", print_exception=False) from error
 
-    def submit_review(self, record_id: str, rating: int, tags: list[str] | None = None, comment: str = "", reviewer: str = "") -> dict[str, Any]:
-        """Rate one output 1-5 (thumbs up = 5, down = 1); the same reviewer's new review replaces the old."""
+    def submit_review(self, record_id: str, rating: int, tags: list[str] | None = None, comment: str = "",
+                      request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """Rate one output 1-5 (thumbs up = 5, down = 1). The reviewer is the login name (with
+        --auth) or this client's guest id; saving again edits the caller's own review only."""
         try:
+            reviewer = reviewer_id(request, bool(self.studio.settings.auth))
             return self.studio.store.submit_review(record_id, rating, tags or [], comment, reviewer).to_dict()
         except StudioError as error:
             raise gr.Error(str(error), print_exception=False) from error

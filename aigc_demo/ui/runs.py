@@ -53,6 +53,16 @@ def session_id(request: gr.Request | None) -> str:
     return session_key(getattr(request, "session_hash", None)) or "api"
 
 
+def reviewer_id(request: gr.Request | None, logins: bool) -> str:
+    """Who is reviewing: with logins (``--auth``) the login name; without, this browser
+    session's guest id (from its keyed session id). Never a name the client sends."""
+    user = getattr(request, "username", None)
+    if logins and user:
+        return str(user)
+    key = session_key(getattr(request, "session_hash", None))
+    return f"guest-{key[2:14]}" if key else "guest-api"
+
+
 def progress_fn(progress: gr.Progress) -> ProgressFn:
     """Adapt the studio's progress(step, total, desc) to Gradio's progress bar."""
 
