@@ -298,7 +298,15 @@ class Studio:
             "notes": list(self.settings.notes),
             **self.manager.status(),
             "load_count": dict(self.manager.load_count),
+            "health": self.health(),
         })
+
+    def health(self) -> dict[str, Any]:
+        """The start-up self-check, run again now (``record.health``): data directory, disk,
+        database, integrity, schema, quarantined rows."""
+        from .record.health import self_check
+
+        return self_check(self.settings.data_dir, self.settings.min_free_disk_mb, store=self.store).as_dict()
 
 
 __all__ = ["Studio", "RunContext", "OutOfMemory", "ValidationError", "ModelLoadError", "StudioError"]

@@ -96,3 +96,12 @@ def test_anonymous_reviewers_are_browsers_and_edit_only_their_own_review(hard_ap
     assert row["review_count"] == 2 and row["mean_rating"] == 2  # ann's 3 (edited) and bob's 1, unchanged
     params = [p["parameter_name"] for p in ann.view_api(print_info=False, return_format="dict")["named_endpoints"]["/submit_review"]["parameters"]]
     assert params == ["record_id", "rating", "tags", "comment"]  # no reviewer the client could set
+
+
+def test_system_status_reports_the_self_check(hard_app):
+    url, root = hard_app
+    status = _client(url).predict(api_name="/system_status")
+    status = json.loads(status) if isinstance(status, str) else status
+    assert status["health"]["ok"] and status["health"]["quarantined"] == []
+    assert set(status["health"]["checks"]) == {"data_dir", "disk", "database", "integrity", "schema"}
+    assert str(root) not in json.dumps(status["health"])

@@ -59,7 +59,7 @@ def _text_record(**fields) -> dict:
 def test_record_round_trip(store, tmp_path):
     assert store.db_path == (tmp_path / "data" / DB_NAME).resolve()
     assert store.schema_version() == SCHEMA_VERSION
-    assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
     png = _png_output(store)
     record = OutputRecord(
         modality="image", scenario="retail", task="product_image", prompt="青瓷茶杯, studio light",
@@ -72,7 +72,7 @@ def test_record_round_trip(store, tmp_path):
     got = store.get_record(record_id)
     assert got == record  # every field survives, paths come back absolute
     # on disk the path is stored relative to the data directory
-    stored = store._conn().execute("SELECT file_paths FROM records WHERE id = ?", (record_id,)).fetchone()[0]
+    stored = store.query("SELECT file_paths FROM records WHERE id = ?", (record_id,))[0][0]
     assert json.loads(stored) == [png.relative_to(store.data_dir).as_posix()]
     assert got.created_at.endswith("+00:00")
 
@@ -324,7 +324,7 @@ def test_killed_writer_leaves_consistent_store(tmp_path):
     assert child.returncode == -signal.SIGKILL
 
     with ReviewStore(data) as store:
-        assert store._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.query("PRAGMA integrity_check")[0][0] == "ok"
         assert store.report.missing == []  # no record lost its file
         assert len(store.report.orphans) <= 1  # at most the file written just before the kill
         images = store.list_outputs(modality="image", limit=10_000)
@@ -385,7 +385,7 @@ def test_v1_database_migrates_and_keeps_rows(tmp_path):
     data = tmp_path / "data"
     _make_v1_database(data)
     with ReviewStore(data) as store:
-        assert store.migrated_from == 1 and store.schema_version() == SCHEMA_VERSION == 3
+        assert store.migrated_from == 1 and store.schema_version() == SCHEMA_VERSION == 4
         old = store.get_record("old1")
         assert (old.prompt, old.params, old.seed, old.notes) == ("旧的提示", {"top_p": 0.9}, 3, [])
         [review] = store.get_reviews("old1")

@@ -22,7 +22,7 @@ THUMBS_UP = 5
 THUMBS_DOWN = 1
 MIN_RATING, MAX_RATING = 1, 5
 POSITIVE_RATING = 4  # ratings >= this count as "thumbs up" in summaries
-STATUSES = ("ok", "cancelled", "error", "missing_file")
+STATUSES = ("ok", "cancelled", "error", "missing_file", "quarantined")
 PLAYGROUND = "playground"
 MAX_TAGS, MAX_TAG_CHARS, MAX_COMMENT_CHARS, MAX_REVIEWER_CHARS = 20, 40, 4000, 80
 
