@@ -105,3 +105,30 @@ def test_system_status_reports_the_self_check(hard_app):
     assert status["health"]["ok"] and status["health"]["quarantined"] == []
     assert set(status["health"]["checks"]) == {"data_dir", "disk", "database", "integrity", "schema"}
     assert str(root) not in json.dumps(status["health"])
+
+
+def _upload(url: str, name: str, size: int) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+            "Content-Type: text/csv\r\n\r\n").encode() + b"1" * size + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{url}gradio_api/upload", body,
+                                     {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_uploads_over_the_size_limit_are_refused_and_not_kept(hard_app):
+    url, root = hard_app
+    status, text = _upload(url, "big.csv", 2_000_000)  # AIGC_MAX_UPLOAD_MB=1
+    assert status == 413, (status, text)
+    kept = [p for p in (root / "tmp").rglob("big.csv")]
+    assert kept == []
+    status, text = _upload(url, "small.csv", 1000)
+    assert status == 200 and "small.csv" in text

@@ -74,6 +74,7 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         # Only generated outputs may be served; the review database never.
         "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
         "blocked_paths": [str((Path(settings.data_dir) / "reviews.sqlite3").resolve())],
+        "max_file_size": int(settings.max_upload_mb * 1_000_000),  # larger uploads are refused, not stored
         "run_history": False,
         "show_error": True,
         "footer_links": ["api", "settings"],
