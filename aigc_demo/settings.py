@@ -46,6 +46,9 @@ def load_presets() -> dict[str, dict[str, Any]]:
         for section in ("defaults", "scenario_limits"):
             for modality, values in (preset.get(section) or {}).items():
                 PARAMS[modality].check_limits(f"{PRESETS_FILE.name}: {name}.{section}.{modality}", values)
+        for modality, ceiling in (preset.get("max_cost") or {}).items():
+            if modality not in MODALITIES or isinstance(ceiling, bool) or not isinstance(ceiling, (int, float)) or ceiling <= 0:
+                raise ValueError(f"{PRESETS_FILE.name}: {name}.max_cost.{modality} must be a modality with a positive number")
     return presets
 
 
@@ -63,6 +66,7 @@ class Settings:
     models: Mapping[str, str | None] = field(default_factory=dict)
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     scenario_limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # caps on scenario tasks
+    max_cost: Mapping[str, float] = field(default_factory=dict)  # per-request ceiling by modality (core.params)
     unavailable: Mapping[str, str] = field(default_factory=dict)
     device: str = "auto"  # auto | cuda | mps | cpu
     dtype: str = "auto"  # auto (bf16/fp16 on GPU, fp32 on CPU) | float32 | float16 | bfloat16
@@ -116,8 +120,9 @@ def preset_settings(name: str, **overrides: Any) -> Settings:
         models=dict(preset["models"]),
         defaults={k: dict(v) for k, v in (preset.get("defaults") or {}).items()},
         scenario_limits={k: dict(v) for k, v in (preset.get("scenario_limits") or {}).items()},
+        max_cost=dict(preset.get("max_cost") or {}),
         unavailable=dict(preset.get("unavailable") or {}),
-        **overrides,
+        **{"run_timeout_seconds": preset.get("run_timeout_seconds"), **overrides},
     )
 
 
@@ -273,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--queue-size", dest="queue_size", type=int,
                         help="requests waiting at most (env AIGC_QUEUE_SIZE, default 16)")
     parser.add_argument("--run-timeout-seconds", dest="run_timeout_seconds", type=float,
-                        help="stop a run after this long (env AIGC_RUN_TIMEOUT_SECONDS; default: no limit)")
+                        help="stop a run after this long (env AIGC_RUN_TIMEOUT_SECONDS; default: the preset's; 0: no limit)")
     parser.add_argument("--max-prompt-chars", dest="max_prompt_chars", type=int,
                         help="env AIGC_MAX_PROMPT_CHARS (default and maximum 4000)")
     parser.add_argument("--blocklist", help="file of prompt terms to refuse, or 'none' (env AIGC_BLOCKLIST)")

@@ -20,7 +20,7 @@ from . import __version__
 from .backends import create as create_backend
 from .backends.base import Backend
 from .core.files import free_mb, is_disk_full, publish, remove_files, staging_dir
-from .core.params import PARAMS, Params
+from .core.params import PARAMS, Params, check_cost
 from .core.types import (
     MODALITIES,
     CancelToken,
@@ -148,6 +148,8 @@ class Studio:
         against its declaration (type, range, length, choices), the prompt and system prompt
         against the blocklist. Returns the request to run and a note for each corrected value."""
         checked, notes = self.params(modality).validate(request, self.settings.max_prompt_chars)
+        if self.settings.model_for(modality):  # one request cannot hold the device for long
+            check_cost(modality, checked, self.settings.max_cost.get(modality))
         self.blocklist.check(checked.prompt, "prompt")
         if getattr(checked, "system_prompt", ""):
             self.blocklist.check(checked.system_prompt, "system_prompt")

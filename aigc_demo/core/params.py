@@ -251,3 +251,30 @@ VIDEO_PARAMS = Params(
 )
 
 PARAMS: dict[str, Params] = {"text": TEXT_PARAMS, "image": IMAGE_PARAMS, "audio": AUDIO_PARAMS, "video": VIDEO_PARAMS}
+
+# What a request costs: the product of these parameters (audio: the prompt's characters).
+COST_UNITS: dict[str, tuple[str, ...]] = {
+    "text": ("max_new_tokens",),
+    "image": ("width", "height", "num_inference_steps", "num_images"),
+    "audio": (),
+    "video": ("width", "height", "num_frames", "num_inference_steps"),
+}
+
+
+def request_cost(modality: str, request: Request) -> tuple[int, str]:
+    """A checked request's cost (see ``COST_UNITS``) and how it was reckoned."""
+    if not COST_UNITS[modality]:
+        return len(request.prompt), f"{len(request.prompt)} prompt characters"
+    values = [int(getattr(request, name)) for name in COST_UNITS[modality]]
+    return math.prod(values), " x ".join(f"{v} {n.replace('num_inference_', '').replace('num_', '')}"
+                                         for n, v in zip(COST_UNITS[modality], values))
+
+
+def check_cost(modality: str, request: Request, ceiling: float | None) -> None:
+    """A ValidationError when the request costs more than ``ceiling`` (None: no ceiling)."""
+    if ceiling is None:
+        return
+    cost, how = request_cost(modality, request)
+    if cost > ceiling:
+        raise ValidationError("request", f"costs {cost:,} ({how}); this preset allows at most {int(ceiling):,} per "
+                                         f"{modality} request. Use a smaller size or fewer steps, frames or images.")

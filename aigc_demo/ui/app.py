@@ -13,7 +13,9 @@ from ..scenarios import Scenario
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .chat_tab import ChatScenarioTab
+from . import fairness
 from .errors import guard_app
+from .fairness import LIGHT_QUEUE_FACTOR
 from .i18n import Translator
 from .playground import PlaygroundTabs
 from .review_bar import ReviewBars
@@ -56,7 +58,12 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
             review.render(targets)
             SystemTab(studio, t).render()
         review.register_api()
-    demo.queue(max_size=studio.settings.queue_size, default_concurrency_limit=4)
+    # Gradio's own bound only backs up fairness.FairQueue, which refuses generation earlier
+    # (per user, then AIGC_QUEUE_SIZE) and never refuses reviews because generation is busy.
+    size = studio.settings.queue_size
+    demo.queue(max_size=size + max(64, LIGHT_QUEUE_FACTOR * size), default_concurrency_limit=4)
+    demo.fair_queue, demo.disconnect_watch = fairness.install(  # type: ignore[attr-defined]
+        demo, runs, size, studio.settings.user_queue_limit)
     demo.i18n_translator = t  # type: ignore[attr-defined]
     return guard_app(demo)  # every handler: explained errors as they are, others as a plain message
 

@@ -21,6 +21,8 @@ from ..studio import Studio
 from .i18n import Translator
 from .runs import reviewer_id
 
+LIGHT_GROUP = "review"  # reviews and listings: their own queue group, never behind generation
+
 TABLE_COLUMNS = ["created_at", "scenario", "task", "modality", "model_ref", "seed", "rating", "tags", "comment", "prompt", "id"]
 
 
@@ -126,16 +128,18 @@ class ReviewTab:
                     self._files = files
 
         filters = [scenario, modality, model, min_rating, since, until]
+        light = {"concurrency_id": LIGHT_GROUP, "concurrency_limit": 4}  # never behind generation
         for trigger in (refresh.click, tab.select):
-            trigger(self._view, filters, [table, summary, chart], api_visibility="private")
-        table.select(self._preview, None, [selected, preview_text, preview_image, preview_audio, preview_video], api_visibility="private")
-        export.click(self.export_reviews, None, files, api_name="export_reviews")
+            trigger(self._view, filters, [table, summary, chart], api_visibility="private", **light)
+        table.select(self._preview, None, [selected, preview_text, preview_image, preview_audio, preview_video],
+                     api_visibility="private", **light)
+        export.click(self.export_reviews, None, files, api_name="export_reviews", **light)
         self._wire_rerun(rerun, selected, targets)
 
     def register_api(self) -> None:
         """Typed API-only endpoints (call outside any layout block)."""
-        gr.api(self.list_outputs, api_name="list_outputs")
-        gr.api(self.submit_review, api_name="submit_review")
+        gr.api(self.list_outputs, api_name="list_outputs", concurrency_id=LIGHT_GROUP, concurrency_limit=4)
+        gr.api(self.submit_review, api_name="submit_review", concurrency_id=LIGHT_GROUP, concurrency_limit=4)
 
     def _view(self, *filters: Any) -> tuple[pd.DataFrame, str, pd.DataFrame]:
         rows = self.list_outputs(*filters, limit=200)
@@ -191,7 +195,8 @@ class ReviewTab:
                 values += targets[k].values(record) if k == key else [gr.skip()] * len(targets[k].components)
             return values
 
-        button.click(rerun, selected, tabs + components, api_visibility="private")
+        button.click(rerun, selected, tabs + components, api_visibility="private", concurrency_id=LIGHT_GROUP,
+                     concurrency_limit=4)
 
 
 def _share(value: float | None) -> str:

@@ -18,12 +18,26 @@ class SessionRuns:
     def __init__(self) -> None:
         self._tokens: dict[tuple[str, str], CancelToken] = {}
         self._lock = threading.Lock()
+        self.on_start: Callable[[], None] | None = None  # e.g. start the disconnect watch
 
     def start(self, session: str, slot: str) -> CancelToken:
         token = CancelToken()
         with self._lock:
             self._tokens[(session, slot)] = token
+        if self.on_start is not None:
+            self.on_start()
         return token
+
+    def cancel_where(self, gone: Callable[[str], bool]) -> int:
+        """Cancel the runs of every session for which ``gone(session)`` is true; returns how many."""
+        with self._lock:
+            running = list(self._tokens.items())
+        cancelled = 0
+        for (session, _), token in running:
+            if not token.cancelled and gone(session):
+                token.cancel()
+                cancelled += 1
+        return cancelled
 
     def stop(self, session: str, slot: str) -> bool:
         with self._lock:
