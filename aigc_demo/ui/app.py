@@ -13,7 +13,7 @@ from ..scenarios import Scenario
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .chat_tab import ChatScenarioTab
-from . import fairness
+from . import fairness, sessions
 from .errors import guard_app
 from .fairness import LIGHT_QUEUE_FACTOR
 from .i18n import Translator
@@ -41,6 +41,7 @@ def _header(studio: Studio, t: Translator) -> None:
 
 def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr.Blocks:
     """The Blocks app: industry tabs, playground, system. No model library is imported here."""
+    sessions.install()  # Gradio's per-session state without a ~1 MB config copy per session
     scenarios = list(load_scenarios() if scenarios is None else scenarios)
     t = Translator(scenarios, {m: studio.params(m) for m in MODALITIES})
     runs = SessionRuns()
