@@ -45,18 +45,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         banner = "!" * 78
         print(f"{banner}\n[aigc] {warning}\n{banner}", file=sys.stderr)
 
+    from aigc_demo.record.health import self_check
+
+    health = self_check(settings.data_dir, settings.min_free_disk_mb, clean=True)
+    if not health.ok:  # a data directory or database that would fail every request
+        print(f"[aigc] cannot start: {health.problem}", file=sys.stderr)
+        return 2
+    for item in health.store.quarantined if health.store else []:  # found (and moved aside) just now
+        print(f"[aigc] quarantined a damaged {item['kind']} {item['key']}: {item['reason']}", file=sys.stderr)
+    if health.cleaned:
+        print(f"[aigc] removed {health.cleaned} leftover file(s) under outputs/", file=sys.stderr)
+
     from aigc_demo.studio import Studio
     from aigc_demo.ui import build_app, launch_kwargs
     from aigc_demo.ui.hosting import on_zero_gpu
 
-    studio = Studio(settings)
+    studio = Studio(settings, store=health.store)
     demo = build_app(studio)
     if on_zero_gpu():  # ZeroGPU wants models loaded (and .to("cuda")) at start-up
         for modality in ("text", "image", "audio", "video"):
             if settings.model_for(modality):
                 studio.load(modality)
     print(f"[aigc] preset {settings.preset}; serving on http://{settings.host}:{settings.port}", file=sys.stderr)
-    demo.launch(**launch_kwargs(settings, demo))
+    try:
+        demo.launch(**launch_kwargs(settings, demo))
+    except OSError as error:  # port taken, host unknown: one line, not a traceback
+        print(f"[aigc] cannot serve on {settings.host}:{settings.port}: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -4,7 +4,7 @@ Nothing here imports a model library. Secrets (``HF_TOKEN`` and friends, login p
 are removed from every message, record and log line with :func:`redact`; a browser session
 is known to the rest of the app only by :func:`session_key`, a keyed hash that cannot be
 turned back into the session hash Gradio uses to route events; the blocklist rejects
-listed terms with a ValidationError that names the field.
+listed terms with a ValidationError that names the field (``aigc_demo.blocklist``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import re
 import secrets
 import sys
 import threading
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, TextIO
+from typing import Any, Mapping, TextIO
 
-from aigc_demo.core.types import ValidationError
+from aigc_demo.blocklist import Blocklist  # the blocklist has its own module; re-exported here
 
 REDACTED = "[redacted]"
 
@@ -139,73 +137,6 @@ def session_key(session_hash: str | None) -> str:
         return ""
     digest = hmac.new(_SESSION_SECRET, session_hash.encode("utf-8"), hashlib.sha256).hexdigest()
     return f"s-{digest[:20]}"
-
-
-# ---------------------------------------------------------------- blocklist
-
-
-def _normalize(text: str) -> str:
-    """Case-folded NFKC text with whitespace runs collapsed (full-width and odd spacing
-    cannot slip a term past the list)."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-@dataclass(frozen=True)
-class Blocklist:
-    """Terms a prompt may not contain, matched case-insensitively; Latin terms match whole
-    words ("arms" does not block "charms"), others (e.g. Chinese) match anywhere."""
-
-    terms: tuple[str, ...] = ()
-    source: str = ""
-
-    @classmethod
-    def from_lines(cls, lines: Iterable[str], source: str = "") -> "Blocklist":
-        terms = []
-        for line in lines:
-            term = _normalize(line.split("#", 1)[0])
-            if term and term not in terms:
-                terms.append(term)
-        return cls(tuple(terms), source)
-
-    @classmethod
-    def load(cls, path: Path | str | None) -> "Blocklist":
-        """The list in ``path`` (one term per line, ``#`` starts a comment); empty for None."""
-        if path is None:
-            return cls()
-        path = Path(path)
-        return cls.from_lines(path.read_text(encoding="utf-8").splitlines(), str(path))
-
-    def _patterns(self) -> list[tuple[str, re.Pattern[str]]]:
-        patterns = []
-        for term in self.terms:
-            body = re.escape(term).replace(r"\ ", r"\s+")
-            if re.match(r"\w", term[0], re.ASCII):
-                body = r"(?<!\w)" + body
-            if re.match(r"\w", term[-1], re.ASCII):
-                body += r"(?!\w)"
-            patterns.append((term, re.compile(body)))
-        return patterns
-
-    def find(self, text: str) -> str | None:
-        """The first listed term in ``text``, or None."""
-        if not self.terms or not text:
-            return None
-        normalized = _normalize(text)
-        for term, pattern in self._patterns():
-            if pattern.search(normalized):
-                return term
-        return None
-
-    def check(self, text: str, field_name: str = "prompt") -> None:
-        """Raise ValidationError naming ``field_name`` when ``text`` contains a listed term."""
-        term = self.find(text)
-        if term is not None:
-            where = f" (blocklist {Path(self.source).name})" if self.source else ""
-            raise ValidationError(
-                field_name,
-                f"contains the blocked term '{term}'{where}; this demo does not generate such "
-                "content. Please rephrase.",
-            )
 
 
 # ---------------------------------------------------------------- sharing

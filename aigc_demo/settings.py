@@ -19,14 +19,14 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from aigc_demo import backends
+from aigc_demo import backends, setting_rules
 from aigc_demo.core.files import ASSETS_DIR
-from aigc_demo.core.params import MAX_PROMPT_CHARS, PARAMS
+from aigc_demo.core.params import PARAMS
 from aigc_demo.core.types import MODALITIES
 
 PRESETS_FILE = ASSETS_DIR / "presets.yaml"
 PRESET_NAMES = ("auto", "gpu", "cpu", "offline", "tiny")
-DTYPES = ("auto", "float32", "float16", "bfloat16")
+DTYPES = setting_rules.DTYPES
 HUB_HOST = ("huggingface.co", 443)
 DEFAULT_BLOCKLIST = ASSETS_DIR / "blocklist.txt"
 Auth = tuple[str, str] | tuple[tuple[str, str], ...]
@@ -46,6 +46,9 @@ def load_presets() -> dict[str, dict[str, Any]]:
         for section in ("defaults", "scenario_limits"):
             for modality, values in (preset.get(section) or {}).items():
                 PARAMS[modality].check_limits(f"{PRESETS_FILE.name}: {name}.{section}.{modality}", values)
+        for modality, ceiling in (preset.get("max_cost") or {}).items():
+            if modality not in MODALITIES or isinstance(ceiling, bool) or not isinstance(ceiling, (int, float)) or ceiling <= 0:
+                raise ValueError(f"{PRESETS_FILE.name}: {name}.max_cost.{modality} must be a modality with a positive number")
     return presets
 
 
@@ -80,6 +83,7 @@ class Settings:
     models: Mapping[str, str | None] = field(default_factory=dict)
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     scenario_limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # caps on scenario tasks
+    max_cost: Mapping[str, float] = field(default_factory=dict)  # per-request ceiling by modality (core.params)
     unavailable: Mapping[str, str] = field(default_factory=dict)
     device: str = "auto"  # auto | cuda | mps | cpu
     dtype: str = "auto"  # auto (bf16/fp16 on GPU, fp32 on CPU) | float32 | float16 | bfloat16
@@ -91,7 +95,10 @@ class Settings:
     failure_cooldown_seconds: float = 30.0
     max_prompt_chars: int = 4000
     queue_size: int = 16
+    user_queue_limit: int = 2  # generation requests one user (login or browser session) may have waiting
     run_timeout_seconds: float | None = None  # a run still going after this is stopped
+    max_upload_mb: float = 20.0  # larger uploads are refused before they are stored
+    min_free_disk_mb: float = 200.0  # the start-up self-check refuses less free space in the data dir
     blocklist: Path | None = DEFAULT_BLOCKLIST  # prompt terms to refuse; None: no list
     host: str = "127.0.0.1"
     port: int = 7860
@@ -100,6 +107,9 @@ class Settings:
     # One (user, password) pair, or a tuple of them (from a file): what gr.launch(auth=) takes.
     auth: Auth | None = None
     notes: tuple[str, ...] = ()  # what the user should know, e.g. why auto chose offline
+
+    def __post_init__(self) -> None:
+        setting_rules.check(self)  # every value in range, settings made in code included
 
     def model_for(self, modality: str) -> str | None:
         return self.models.get(modality)
@@ -143,8 +153,9 @@ def preset_settings(name: str, **overrides: Any) -> Settings:
         notes=tuple(notes),
         defaults={k: dict(v) for k, v in (preset.get("defaults") or {}).items()},
         scenario_limits={k: dict(v) for k, v in (preset.get("scenario_limits") or {}).items()},
+        max_cost=dict(preset.get("max_cost") or {}),
         unavailable=dict(preset.get("unavailable") or {}),
-        **overrides,
+        **{"run_timeout_seconds": preset.get("run_timeout_seconds"), **overrides},
     )
 
 
@@ -232,14 +243,6 @@ def load_auth(value: str | None) -> Auth | None:
     return users[0] if len(users) == 1 else tuple(users)
 
 
-def _number(name: str, value: Any, kind: type = float) -> Any:
-    """A number from a flag or environment variable, or an error naming it."""
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'} (got {value!r})") from None
-
-
 def _optional_path(name: str, value: str) -> Path | None:
     """A file path setting; empty or "none"/"off" turns it off. The file must exist."""
     if value.strip().lower() in ("", "none", "off", "0", "false"):
@@ -248,10 +251,6 @@ def _optional_path(name: str, value: str) -> Path | None:
     if not path.is_file():
         raise ValueError(f"{name}: no such file {str(path)!r}")
     return path
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
@@ -264,50 +263,25 @@ def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
     if name == "auto":
         name = resolve_auto(notes)
     overrides: dict[str, Any] = {"notes": tuple(notes)}
-    if (value := pick("device", "AIGC_DEVICE")) is not None:
-        overrides["device"] = value
-    if (value := pick("dtype", "AIGC_DTYPE")) is not None:
-        if value not in DTYPES:
-            raise ValueError(f"AIGC_DTYPE must be one of {', '.join(DTYPES)} (got {value!r})")
-        overrides["dtype"] = value
+    for key, var in (("device", "AIGC_DEVICE"), ("dtype", "AIGC_DTYPE")):
+        if (value := pick(key, var)) is not None:
+            overrides[key] = setting_rules.check_choice(key, value.strip().lower())
     if (value := pick("data_dir", "AIGC_DATA_DIR")) is not None:
         overrides["data_dir"] = Path(value)
     if (value := pick("cache_dir", "AIGC_CACHE_DIR")) is not None:
         overrides["cache_dir"] = Path(value)
-    numbers = (  # (setting, environment variable, type)
-        ("memory_budget_gb", "AIGC_MEMORY_BUDGET_GB", float),
-        ("idle_unload_seconds", "AIGC_IDLE_UNLOAD_SECONDS", float),
-        ("failure_cooldown_seconds", "AIGC_FAILURE_COOLDOWN_SECONDS", float),
-        ("max_prompt_chars", "AIGC_MAX_PROMPT_CHARS", int),
-        ("queue_size", "AIGC_QUEUE_SIZE", int),
-        ("run_timeout_seconds", "AIGC_RUN_TIMEOUT_SECONDS", float),
-        ("port", "AIGC_PORT", int),
-        ("threads", "AIGC_THREADS", int),
-    )
-    for key, var, kind in numbers:
-        if (value := pick(key, var)) is not None and str(value).strip() != "":
-            overrides[key] = _number(var, value, kind)
-    if overrides.get("max_prompt_chars") is not None:
-        limit = overrides["max_prompt_chars"]
-        if not 1 <= limit <= MAX_PROMPT_CHARS:
-            overrides["max_prompt_chars"] = min(max(limit, 1), MAX_PROMPT_CHARS)
-            notes.append(f"AIGC_MAX_PROMPT_CHARS={limit} is outside 1..{MAX_PROMPT_CHARS}; "
-                         f"using {overrides['max_prompt_chars']}.")
-    if overrides.get("threads") is not None and not 1 <= overrides["threads"] <= 256:
-        raise ValueError(f"AIGC_THREADS must be between 1 and 256 (got {overrides['threads']})")
-    if overrides.get("queue_size") is not None and overrides["queue_size"] < 1:
-        raise ValueError(f"AIGC_QUEUE_SIZE must be at least 1 (got {overrides['queue_size']})")
-    if (overrides.get("run_timeout_seconds") or 0) <= 0:  # 0 or negative: no limit
-        overrides.pop("run_timeout_seconds", None)
+    for rule in setting_rules.NUMBERS:  # finite, in range, whole where it must be
+        if (value := pick(rule.field, rule.env)) is not None and str(value).strip() != "":
+            overrides[rule.field] = setting_rules.parse_number(rule, value)
     if (value := pick("host", "AIGC_HOST")) is not None:
         overrides["host"] = value
     if (value := pick("blocklist", "AIGC_BLOCKLIST")) is not None:
         overrides["blocklist"] = _optional_path("AIGC_BLOCKLIST", str(value))
     if (value := pick("auth", "AIGC_AUTH")) is not None:
         overrides["auth"] = load_auth(value)
-    if cli.get("share") or _flag(env.get("AIGC_SHARE")):
+    if cli.get("share") or setting_rules.parse_flag("AIGC_SHARE", env.get("AIGC_SHARE")):
         overrides["share"] = True
-    if cli.get("allow_public_share") or _flag(env.get("AIGC_ALLOW_PUBLIC_SHARE")):
+    if cli.get("allow_public_share") or setting_rules.parse_flag("AIGC_ALLOW_PUBLIC_SHARE", env.get("AIGC_ALLOW_PUBLIC_SHARE")):
         overrides["allow_public_share"] = True
     overrides["notes"] = tuple(notes)
 
@@ -339,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--queue-size", dest="queue_size", type=int,
                         help="requests waiting at most (env AIGC_QUEUE_SIZE, default 16)")
     parser.add_argument("--run-timeout-seconds", dest="run_timeout_seconds", type=float,
-                        help="stop a run after this long (env AIGC_RUN_TIMEOUT_SECONDS; default: no limit)")
+                        help="stop a run after this long (env AIGC_RUN_TIMEOUT_SECONDS; default: the preset's; 0: no limit)")
     parser.add_argument("--max-prompt-chars", dest="max_prompt_chars", type=int,
                         help="env AIGC_MAX_PROMPT_CHARS (default and maximum 4000)")
     parser.add_argument("--blocklist", help="file of prompt terms to refuse, or 'none' (env AIGC_BLOCKLIST)")

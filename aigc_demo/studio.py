@@ -8,6 +8,7 @@ the manager's policy, provenance goes into the files, and the output is recorded
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from contextlib import contextmanager
@@ -18,11 +19,13 @@ from typing import Any, Callable, Iterator, Mapping
 from . import __version__
 from .backends import create as create_backend
 from .backends.base import Backend
-from .core.params import PARAMS, Params
+from .core.files import free_mb, is_disk_full, publish, remove_files, staging_dir
+from .core.params import PARAMS, Params, check_cost
 from .core.quality import quality_flags
 from .core.types import (
     MODALITIES,
     CancelToken,
+    DiskFull,
     GenerationResult,
     ModelLoadError,
     OutOfMemory,
@@ -146,6 +149,8 @@ class Studio:
         against its declaration (type, range, length, choices), the prompt and system prompt
         against the blocklist. Returns the request to run and a note for each corrected value."""
         checked, notes = self.params(modality).validate(request, self.settings.max_prompt_chars)
+        if self.settings.model_for(modality):  # one request cannot hold the device for long
+            check_cost(modality, checked, self.settings.max_cost.get(modality))
         self.blocklist.check(checked.prompt, "prompt")
         if getattr(checked, "system_prompt", ""):
             self.blocklist.check(checked.system_prompt, "system_prompt")
@@ -160,8 +165,28 @@ class Studio:
     ) -> Iterator[str | GenerationResult]:
         """Yield the text so far (text backends) while it is generated, then the recorded
         GenerationResult. ``finish`` completes a final text before it is recorded (e.g. adds
-        a disclaimer). Out of memory frees the other models and runs once more."""
+        a disclaimer). Out of memory frees the other models and runs once more. Files are
+        written to a staging folder and moved into outputs/ only when the run succeeded; a
+        run that fails leaves no file behind, and a full disk is said in plain words."""
         request, notes = self.prepare(modality, request)
+        staging: Path | None = None
+        try:
+            staging = staging_dir(self.outputs_dir)
+            yield from self._stream(modality, request, notes, progress, cancel, context, finish, staging)
+        except StudioError:
+            raise
+        except Exception as error:
+            if is_disk_full(error) or free_mb(Path(self.settings.data_dir)) < max(1.0, self.settings.min_free_disk_mb / 10):
+                raise DiskFull() from error
+            raise
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _stream(
+        self, modality: str, request: Request, notes: list[str], progress: ProgressFn, cancel: CancelToken | None,
+        context: RunContext, finish: Callable[[str], str] | None, staging: Path,
+    ) -> Iterator[str | GenerationResult]:
         cancel = cancel or CancelToken()
         backend = self.backend(modality)
         loads: list[LoadedModel] = []
@@ -169,8 +194,7 @@ class Studio:
         def attempt() -> Iterator[str | GenerationResult]:
             loads.append(self._load_with_notice(modality, progress))
             with self._time_limit(cancel, notes):
-                yield from backend.stream(loads[-1].model, request, progress=progress, cancel=cancel,
-                                          out_dir=self.outputs_dir)
+                yield from backend.stream(loads[-1].model, request, progress=progress, cancel=cancel, out_dir=staging)
 
         result: GenerationResult | None = None
         for update in self.manager.retry_on_oom(modality, attempt):
@@ -179,6 +203,7 @@ class Studio:
             else:
                 yield update
         assert result is not None, f"{type(backend).__name__} ended without a result"
+        result.files = publish(list(result.files), self.outputs_dir)
         loaded = loads[-1]
         result.model_ref = loaded.model_ref  # the reference the user chose, not the resolved folder
         result.load_seconds = loaded.load_seconds if any(entry.first_use for entry in loads) else 0.0
@@ -234,9 +259,13 @@ class Studio:
         from .record import OutputRecord, provenance
 
         record = OutputRecord(**self.record_fields(result, context))
-        for path in result.files:  # the file exists (written atomically) before its record
-            provenance.embed(path, record.provenance())
-        result.record_id = self.store.add_record(record)
+        try:
+            for path in result.files:  # the file exists (written atomically) before its record
+                provenance.embed(path, record.provenance())
+            result.record_id = self.store.add_record(record)
+        except BaseException:  # not recorded: its files must not stay (they would be orphans)
+            remove_files([*result.files, *(provenance.sidecar_path(p) for p in result.files)])
+            raise
         return result
 
     def record_fields(self, result: GenerationResult, context: RunContext) -> dict[str, Any]:
@@ -274,7 +303,15 @@ class Studio:
             "notes": list(self.settings.notes),
             **self.manager.status(),
             "load_count": dict(self.manager.load_count),
+            "health": self.health(),
         })
+
+    def health(self) -> dict[str, Any]:
+        """The start-up self-check, run again now (``record.health``): data directory, disk,
+        database, integrity, schema, quarantined rows."""
+        from .record.health import self_check
+
+        return self_check(self.settings.data_dir, self.settings.min_free_disk_mb, store=self.store).as_dict()
 
 
 __all__ = ["Studio", "RunContext", "OutOfMemory", "ValidationError", "ModelLoadError", "StudioError"]

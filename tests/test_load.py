@@ -1,7 +1,7 @@
 """Load: 16 clients x 5 requests across modalities, and 50 load/unload cycles without growth.
 
 The app runs with a small queue (AIGC_QUEUE_SIZE=8) so that some requests meet a full queue:
-each request must end with a correct answer or Gradio's clear "queue is full" message, within
+each request must end with a correct answer or a clear "queue is full, try again in about N s" (HTTP 429), within
 a bounded time, and no model may be loaded twice.
 """
 
@@ -63,6 +63,7 @@ def _check(modality: str, seed: int, output: tuple) -> None:
 
 def _client_session(url: str, index: int) -> list[str]:
     """One user: their own Client, five requests across the modalities, one after another."""
+    import httpx
     from gradio_client import Client
     from gradio_client.exceptions import AppError
     from gradio_client.utils import QueueError
@@ -75,6 +76,12 @@ def _client_session(url: str, index: int) -> list[str]:
             output = client.submit(**_request(modality, seed)).result(timeout=REQUEST_TIMEOUT)
         except (QueueError, AppError) as error:
             if "queue is full" not in str(error).lower():
+                raise
+            outcomes.append("queue full")
+            continue
+        except httpx.HTTPStatusError as error:  # the app's own refusal: 429, saying how long to wait
+            detail = error.response.json()["detail"]
+            if error.response.status_code != 429 or "try again in about" not in detail:
                 raise
             outcomes.append("queue full")
             continue

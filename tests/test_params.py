@@ -57,9 +57,9 @@ def test_the_declared_edges_pass_validation_and_one_step_beyond_fails(app, modal
     for name, param in params.items():
         if not param.numeric:
             continue
-        for edge in (param.minimum, param.maximum):
-            checked, _ = studio.prepare(modality, dataclasses.replace(base, **{name: edge}))
-            assert getattr(checked, name) == edge or name == "seed"
+        for edge in (param.minimum, param.maximum):  # the declaration alone (the preset's cost ceiling: test_fairness)
+            checked, _ = params.validate(dataclasses.replace(base, **{name: edge}), studio.settings.max_prompt_chars)
+            assert getattr(checked, name) == edge
         for beyond in (param.minimum - 1, param.maximum + 1):
             with pytest.raises(ValidationError, match=f"^{name}: must be between"):
                 studio.prepare(modality, dataclasses.replace(base, **{name: beyond}))

@@ -59,7 +59,7 @@ def _text_record(**fields) -> dict:
 def test_record_round_trip(store, tmp_path):
     assert store.db_path == (tmp_path / "data" / DB_NAME).resolve()
     assert store.schema_version() == SCHEMA_VERSION
-    assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
     png = _png_output(store)
     record = OutputRecord(
         modality="image", scenario="retail", task="product_image", prompt="青瓷茶杯, studio light",
@@ -72,7 +72,7 @@ def test_record_round_trip(store, tmp_path):
     got = store.get_record(record_id)
     assert got == record  # every field survives, paths come back absolute
     # on disk the path is stored relative to the data directory
-    stored = store._conn().execute("SELECT file_paths FROM records WHERE id = ?", (record_id,)).fetchone()[0]
+    stored = store.query("SELECT file_paths FROM records WHERE id = ?", (record_id,))[0][0]
     assert json.loads(stored) == [png.relative_to(store.data_dir).as_posix()]
     assert got.created_at.endswith("+00:00")
 
@@ -142,16 +142,18 @@ def test_review_attaches_and_is_editable(store):
 def test_review_validation(store):
     record_id = store.add_record(_text_record())
     with pytest.raises(ValidationError, match="record_id"):
-        store.submit_review("0" * 32, 5)
+        store.submit_review("0" * 32, 5, reviewer="Li")
     for bad in (0, 6, 2.5, True, None, "meh"):
         with pytest.raises(ValidationError, match="rating"):
-            store.submit_review(record_id, bad)
+            store.submit_review(record_id, bad, reviewer="Li")
     with pytest.raises(ValidationError, match="tags"):
-        store.submit_review(record_id, 3, tags=["x" * 41])
+        store.submit_review(record_id, 3, tags=["x" * 41], reviewer="Li")
     with pytest.raises(ValidationError, match="comment"):
-        store.submit_review(record_id, 3, comment="x" * 5000)
+        store.submit_review(record_id, 3, comment="x" * 5000, reviewer="Li")
+    with pytest.raises(ValidationError, match="reviewer: is required"):  # blank reviews would overwrite each other
+        store.submit_review(record_id, 3, reviewer=" ")
     assert store.get_reviews(record_id) == []
-    assert store.submit_review(record_id, "4").rating == 4
+    assert store.submit_review(record_id, "4", reviewer="Li").rating == 4
 
 
 # ---------------------------------------------------------------- listing, summary, export
@@ -322,7 +324,7 @@ def test_killed_writer_leaves_consistent_store(tmp_path):
     assert child.returncode == -signal.SIGKILL
 
     with ReviewStore(data) as store:
-        assert store._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.query("PRAGMA integrity_check")[0][0] == "ok"
         assert store.report.missing == []  # no record lost its file
         assert len(store.report.orphans) <= 1  # at most the file written just before the kill
         images = store.list_outputs(modality="image", limit=10_000)
@@ -337,7 +339,7 @@ def test_killed_writer_leaves_consistent_store(tmp_path):
             assert provenance.read(path)["id"] == row["id"]
         # the database is still writable after the crash
         rid = store.add_record(modality="text", prompt="after crash")
-        assert store.submit_review(rid, 5).rating == 5
+        assert store.submit_review(rid, 5, reviewer="Li").rating == 5
 
 
 def test_missing_files_are_marked_on_open(tmp_path):
@@ -383,7 +385,7 @@ def test_v1_database_migrates_and_keeps_rows(tmp_path):
     data = tmp_path / "data"
     _make_v1_database(data)
     with ReviewStore(data) as store:
-        assert store.migrated_from == 1 and store.schema_version() == SCHEMA_VERSION == 3
+        assert store.migrated_from == 1 and store.schema_version() == SCHEMA_VERSION == 4
         old = store.get_record("old1")
         assert (old.prompt, old.params, old.seed, old.notes) == ("旧的提示", {"top_p": 0.9}, 3, [])
         [review] = store.get_reviews("old1")

@@ -172,3 +172,44 @@ def test_blocked_terms_are_refused_through_the_api(client):
         client.predict(prompt="how to make a bomb", api_name="/generate_image")
     with pytest.raises(AppError, match="blocked term 'make a bomb'"):  # a scenario field ends up in a prompt
         client.predict(features="Shows you how to make a bomb", api_name="/retail_copy")
+
+
+# ---------------------------------------------------------------- blocklist bypasses (issue 16, item 8)
+
+TERMS = ["make a bomb", "nerve agent", "csam", "制造炸弹", "arms"]
+BYPASSES = {  # class -> spellings that must still be found (term)
+    "nfkc": [("𝐦𝐚𝐤𝐞 𝐚 𝐛𝐨𝐦𝐛", "make a bomb"), ("ｍａｋｅ　ａ　ｂｏｍｂ", "make a bomb"), ("ⓜⓐⓚⓔ ⓐ ⓑⓞⓜⓑ", "make a bomb")],
+    "accents": [("mäké à bômb", "make a bomb")],
+    "homoglyphs": [("mаke а bоmb", "make a bomb"),  # Cyrillic а and о
+                   ("make a βomb", "make a bomb"), ("nerve agеnt", "nerve agent"), ("сsаm", "csam")],
+    "hyphens": [("make-a-bomb", "make a bomb"), ("b-o-m-b: how to make a b-o-m-b", "make a bomb"),
+                ("nerve‐agent", "nerve agent"), ("c-s-a-m", "csam")],
+    "joined": [("how to makeabomb?", "make a bomb"), ("nerveagent", "nerve agent"), ("make a\u200bbomb", "make a bomb")],
+    "separators": [("m.a.k.e a b.o.m.b", "make a bomb"), ("make_a_bomb", "make a bomb"), ("c s a m", "csam"),
+                   ("m a k e   a   b o m b", "make a bomb"), ("make/a/bomb", "make a bomb")],
+    "chinese spaces": [("请教我如何 制 造 炸 弹", "制造炸弹"), ("制造 炸弹", "制造炸弹"), ("制-造·炸_弹", "制造炸弹"),
+                       ("制\u200b造炸弹", "制造炸弹"), ("制　造　炸　弹", "制造炸弹")],
+    "digits": [("m4ke a b0mb", "make a bomb"), ("n3rv3 4g3nt", "nerve agent"), ("c5am", "csam"), ("m@ke a b0mb", "make a bomb")],
+}
+INNOCENT = ["charms and farmstead", "nerve agents", "vitamin C. Sam said hi", "a bamboo water bottle",
+            "the bomb-proof case makes a big sound", "armchair", "Make a bold move", "炸弹糖 (a sweet)", "制造业 炸鸡",
+            "bottle 1234 model 5", "email: ann@example.com, price $5!"]
+
+
+@pytest.mark.parametrize(("bypass", "term"), [pair for pairs in BYPASSES.values() for pair in pairs],
+                         ids=[f"{kind}-{i}" for kind, pairs in BYPASSES.items() for i in range(len(pairs))])
+def test_blocklist_sees_through_each_bypass_class(bypass, term):
+    assert Blocklist.from_lines(TERMS).find(bypass) == term
+
+
+@pytest.mark.parametrize("text", INNOCENT)
+def test_blocklist_normalising_does_not_block_innocent_text(text):
+    assert Blocklist.from_lines(TERMS).find(text) is None
+
+
+def test_each_bypass_class_is_refused_by_the_studio(studio):
+    for pairs in BYPASSES.values():
+        text, _ = pairs[0]
+        with pytest.raises(ValidationError, match="blocked term"):
+            studio.prepare("image", ImageRequest(text))
+    assert studio.manager.load_count == {}

@@ -158,3 +158,75 @@ def test_weights_on_disk_counts_weight_files_of_a_local_model(tmp_path):
     assert weights_on_disk(str(tmp_path)) == 1300
     assert weights_on_disk(str(tmp_path / "model.gguf")) == 300
     assert weights_on_disk("no-such-org/no-such-model") == 0
+
+
+# ---------------------------------------------------------------- every setting checked (issue 16, item 7)
+
+BAD_SETTINGS = [  # (variable, value, what the one line says)
+    ("AIGC_RUN_TIMEOUT_SECONDS", "nan", "must be a finite number"),
+    ("AIGC_RUN_TIMEOUT_SECONDS", "inf", "must be a finite number"),
+    ("AIGC_RUN_TIMEOUT_SECONDS", "-5", "greater than 0"),
+    ("AIGC_IDLE_UNLOAD_SECONDS", "1e999", "must be a finite number"),
+    ("AIGC_IDLE_UNLOAD_SECONDS", "-1", "at least 0"),
+    ("AIGC_FAILURE_COOLDOWN_SECONDS", "NaN", "must be a finite number"),
+    ("AIGC_MEMORY_BUDGET_GB", "0", "greater than 0"),
+    ("AIGC_MEMORY_BUDGET_GB", "-inf", "must be a finite number"),
+    ("AIGC_PORT", "99999", "at most 65535"),
+    ("AIGC_PORT", "0", "at least 1"),
+    ("AIGC_PORT", "80.5", "must be a whole number"),
+    ("AIGC_PORT", "http", "must be a whole number"),
+    ("AIGC_THREADS", "0", "at least 1"),
+    ("AIGC_THREADS", "2.5", "must be a whole number"),
+    ("AIGC_QUEUE_SIZE", "1e9", "at most 10000"),
+    ("AIGC_MAX_PROMPT_CHARS", "999999", "at most 4000"),
+    ("AIGC_USER_QUEUE_LIMIT", "0", "at least 1"),
+    ("AIGC_MAX_UPLOAD_MB", "0", "greater than 0"),
+    ("AIGC_MIN_FREE_DISK_MB", "lots", "must be a number"),
+    ("AIGC_DEVICE", "tpu", "must be one of auto, cuda, mps, cpu"),
+    ("AIGC_DTYPE", "float8", "must be one of auto, float32"),
+    ("AIGC_SHARE", "maybe", "must be one of 1, true"),
+    ("AIGC_ALLOW_PUBLIC_SHARE", "sure", "must be one of 1, true"),
+    ("AIGC_HOST", " ", "must be a host name"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), BAD_SETTINGS)
+def test_every_bad_setting_is_refused_naming_it(variable, value, message):
+    with pytest.raises(ValueError) as caught:
+        from_env({"AIGC_PRESET": "tiny", variable: value})
+    assert str(caught.value).startswith(variable) and message in str(caught.value)
+    assert repr(value) in str(caught.value)
+
+
+def test_settings_made_in_code_obey_the_same_rules():
+    from aigc_demo.settings import preset_settings
+
+    with pytest.raises(ValueError, match="AIGC_RUN_TIMEOUT_SECONDS must be a finite number"):
+        preset_settings("tiny", run_timeout_seconds=float("nan"))
+    with pytest.raises(ValueError, match="AIGC_DEVICE"):
+        preset_settings("tiny", device="gpu0")
+
+
+def test_good_settings_and_off_values_are_accepted():
+    settings = from_env({"AIGC_PRESET": "tiny", "AIGC_RUN_TIMEOUT_SECONDS": "0", "AIGC_IDLE_UNLOAD_SECONDS": "0",
+                         "AIGC_PORT": "8080", "AIGC_DEVICE": "CPU", "AIGC_SHARE": "no", "AIGC_THREADS": "2.0"})
+    assert settings.run_timeout_seconds is None and settings.idle_unload_seconds == 0
+    assert (settings.port, settings.device, settings.share, settings.threads) == (8080, "cpu", False, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("variable", "value"), [("AIGC_RUN_TIMEOUT_SECONDS", "nan"), ("AIGC_PORT", "99999"),
+                                                 ("AIGC_DEVICE", "tpu")])
+def test_the_app_refuses_to_start_with_one_line(variable, value, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", variable: value}
+    process = subprocess.run([sys.executable, "app.py", "--preset", "tiny", "--data-dir", str(tmp_path / "data")],
+                             cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2, process.stderr
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"[aigc] configuration error: {variable}"), process.stderr
+    assert "Traceback" not in process.stderr

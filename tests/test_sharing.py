@@ -347,3 +347,18 @@ def test_secrets_never_reach_errors_status_page_records_exports_or_logs(locked_a
     seen.append(log)
     for secret in (TOKEN, API_KEY, *USERS.values()):
         assert [i for i, text in enumerate(seen) if secret in text] == [], secret
+
+
+@pytest.mark.slow
+def test_logged_in_reviewers_are_their_login_and_edit_only_their_own_review(locked_app):
+    ann, bob = _client(locked_app, "ann"), _client(locked_app, "bob")
+    _, _, details = ann.predict(prompt="a cup", max_new_tokens=2, seed=6, api_name="/generate_text")
+    record_id = details["record_id"]
+    assert ann.predict(record_id=record_id, rating=5, api_name="/submit_review")["reviewer"] == "ann"
+    assert bob.predict(record_id=record_id, rating=1, api_name="/submit_review")["reviewer"] == "bob"
+    again = _client(locked_app, "ann").predict(record_id=record_id, rating=2, api_name="/submit_review")  # a new session
+    assert again["reviewer"] == "ann"  # the login, not the session: ann edits her review from anywhere
+    row = next(r for r in bob.predict(api_name="/list_outputs") if r["id"] == record_id)
+    assert row["review_count"] == 2 and row["mean_rating"] == 1.5
+    with pytest.raises((TypeError, ValueError)):
+        bob.predict(record_id=record_id, rating=5, reviewer="ann", api_name="/submit_review")

@@ -1,8 +1,11 @@
-"""Where the app's files are: the shipped assets, collision-free output names, atomic writes."""
+"""Where the app's files are: the shipped assets, collision-free output names, atomic writes,
+per-run staging folders (a failed run leaves no file behind) and a full disk recognised."""
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import time
 import uuid
 from contextlib import contextmanager
@@ -10,6 +13,8 @@ from pathlib import Path
 from typing import Iterator
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent.parent / "assets"
+STAGING_PREFIX = ".run-"  # outputs/.run-<id>/: a run's files until it is recorded
+_DISK_FULL_TEXTS = ("no space left on device", "database or disk is full", "disk quota exceeded")
 
 def new_output_path(out_dir: Path | None, modality: str, suffix: str) -> Path:
     """A collision-free file name under ``out_dir`` (created if needed)."""
@@ -32,3 +37,56 @@ def atomic_path(final: Path) -> Iterator[Path]:
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def staging_dir(outputs: Path) -> Path:
+    """A fresh folder inside ``outputs`` for one run's files (see :func:`publish`)."""
+    folder = Path(outputs) / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def publish(files: list[Path], outputs: Path) -> list[Path]:
+    """Move a finished run's files from its staging folder into ``outputs`` (same disk: a rename)."""
+    moved = []
+    for path in files:
+        target = Path(outputs) / Path(path).name
+        os.replace(path, target)
+        moved.append(target)
+    return moved
+
+
+def remove_files(paths: list[Path]) -> None:
+    """Delete files that must not stay (a run that failed before it was recorded)."""
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
+def remove_staging(outputs: Path) -> int:
+    """Delete every staging folder under ``outputs`` (left by a crash); returns how many."""
+    folders = [p for p in Path(outputs).glob(f"{STAGING_PREFIX}*") if p.is_dir()]
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(folders)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """``error``, or one it came from, says that the disk (or the database) is full."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(text in str(current).lower() for text in _DISK_FULL_TEXTS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def free_mb(path: Path) -> float:
+    """Free space (MB) on the disk holding ``path`` (its nearest existing parent)."""
+    path = Path(path).resolve()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free / 1e6

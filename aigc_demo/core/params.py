@@ -45,8 +45,12 @@ def check_range(field_name: str, value: Any, low: float, high: float, kind: type
     """Coerce to ``kind`` and check low <= value <= high."""
     try:
         number = kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        if kind is int and _number(value) == _number(value):  # a number, but not a whole one
+            raise ValidationError(field_name, f"must be a whole number between {low} and {high} (got {value})") from None
         raise ValidationError(field_name, f"must be a number between {low} and {high}") from None
+    if kind is int and not isinstance(value, bool) and _number(value) != number:  # 1.5 is not 1
+        raise ValidationError(field_name, f"must be a whole number between {low} and {high} (got {value})")
     if isinstance(value, bool) or not (low <= number <= high):
         raise ValidationError(field_name, f"must be between {low} and {high} (got {value})")
     return number
@@ -272,3 +276,30 @@ VIDEO_PARAMS = Params(
 )
 
 PARAMS: dict[str, Params] = {"text": TEXT_PARAMS, "image": IMAGE_PARAMS, "audio": AUDIO_PARAMS, "video": VIDEO_PARAMS}
+
+# What a request costs: the product of these parameters (audio: the prompt's characters).
+COST_UNITS: dict[str, tuple[str, ...]] = {
+    "text": ("max_new_tokens",),
+    "image": ("width", "height", "num_inference_steps", "num_images"),
+    "audio": (),
+    "video": ("width", "height", "num_frames", "num_inference_steps"),
+}
+
+
+def request_cost(modality: str, request: Request) -> tuple[int, str]:
+    """A checked request's cost (see ``COST_UNITS``) and how it was reckoned."""
+    if not COST_UNITS[modality]:
+        return len(request.prompt), f"{len(request.prompt)} prompt characters"
+    values = [int(getattr(request, name)) for name in COST_UNITS[modality]]
+    return math.prod(values), " x ".join(f"{v} {n.replace('num_inference_', '').replace('num_', '')}"
+                                         for n, v in zip(COST_UNITS[modality], values))
+
+
+def check_cost(modality: str, request: Request, ceiling: float | None) -> None:
+    """A ValidationError when the request costs more than ``ceiling`` (None: no ceiling)."""
+    if ceiling is None:
+        return
+    cost, how = request_cost(modality, request)
+    if cost > ceiling:
+        raise ValidationError("request", f"costs {cost:,} ({how}); this preset allows at most {int(ceiling):,} per "
+                                         f"{modality} request. Use a smaller size or fewer steps, frames or images.")

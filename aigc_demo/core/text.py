@@ -41,6 +41,13 @@ class Bilingual(Mapping[str, str]):
         return {"en": self.en, "zh": self.zh}
 
 
+def printable(text: str, *, keep_newlines: bool = True) -> str:
+    """``text`` without control characters, lone surrogates and other unprintable code points
+    (kept: newlines and tabs, unless ``keep_newlines`` is False), stripped."""
+    keep = "\n\t" if keep_newlines else ""
+    return "".join(ch for ch in text if ch in keep or ch.isprintable()).strip()
+
+
 # The one "AI-generated" label: in text outputs, file metadata and the UI.
 AI_LABEL = Bilingual(
     en="AI-generated content. Review before use.",

@@ -49,6 +49,16 @@ class Cancelled(StudioError):
     """The run was stopped by the user."""
 
 
+class DiskFull(StudioError):
+    """The data directory's disk is full: the output could not be saved (nothing was recorded)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server's disk is full, so the output could not be saved (nothing was recorded). "
+            "Please tell the operator; requests that write no files still work."
+        )
+
+
 class OutOfMemory(StudioError):
     """Generation ran out of device memory even after the other models were unloaded."""
 

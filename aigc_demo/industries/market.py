@@ -44,6 +44,8 @@ FIELD = "prices"  # the name ValidationErrors carry (a scenario maps it to its o
 TRADING_DAYS = 252
 MAX_BYTES = 5_000_000
 MAX_ROWS = 100_000
+# Prices outside this range are refused: any ratio of two of them stays a finite float.
+MIN_PRICE, MAX_PRICE = 1e-6, 1e12
 
 # Accepted header names, compared after lower-casing and removing spaces, dots, _ and -.
 # The first match wins, so an adjusted close is preferred to a raw close when both exist.
@@ -119,6 +121,12 @@ def _parse_number(text: str, decimal_comma: bool = False) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _csv_problem(error: Exception) -> str:
+    text = str(error)
+    too_long = f"a cell is longer than the limit of {csv.field_size_limit()} characters"
+    return too_long if "field larger than field limit" in text else text
+
+
 # ---------------------------------------------------------------- loading
 
 
@@ -173,7 +181,11 @@ def load_prices(source: str | Path | bytes) -> list[Price]:
     except csv.Error:
         delimiter = ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    table = [(n, row) for n, row in enumerate(reader, start=1) if any(cell.strip() for cell in row)]
+    table: list[tuple[int, list[str]]] = []
+    try:
+        table += [(n, row) for n, row in enumerate(reader, start=1) if any(cell.strip() for cell in row)]
+    except csv.Error as error:  # e.g. a cell over the csv module's field size limit
+        raise _fail(f"line {reader.line_num}: cannot be read as CSV ({_csv_problem(error)})") from None
     if not table:
         raise _fail("the CSV is empty")
     header_line, header = table[0]
@@ -210,6 +222,8 @@ def load_prices(source: str | Path | bytes) -> list[Price]:
             raise _fail(f"line {line} ({day}): price {_short(row[close_col])} is not a number")
         if close <= 0:
             raise _fail(f"line {line} ({day}): price {close:g} must be greater than zero")
+        if not MIN_PRICE <= close <= MAX_PRICE:
+            raise _fail(f"line {line} ({day}): price {close:g} is outside {MIN_PRICE:g} to {MAX_PRICE:g}")
         prices.append(Price(day, close))
         lines_of.append(line)
 
@@ -303,7 +317,7 @@ def compute_figures(
         raise _fail("at least two prices are needed")
     dates = tuple(p[0] for p in prices)
     closes = tuple(float(p[1]) for p in prices)
-    log_returns = [math.log(b / a) for a, b in zip(closes, closes[1:])]
+    log_returns = [math.log(b) - math.log(a) for a, b in zip(closes, closes[1:])]  # finite for any positive pair
     volatility = statistics.stdev(log_returns) * math.sqrt(TRADING_DAYS) if len(log_returns) >= 2 else None
 
     peak_i, best_peak_i, trough_i, worst = 0, 0, 0, 0.0
@@ -455,10 +469,26 @@ def check_brief_quotes(brief: str, fig: MarketFigures) -> dict[str, bool]:
 # ---------------------------------------------------------------- chart data
 
 
+MAX_CHART_POINTS = 600  # per series: a long history is drawn from evenly spaced days (extremes kept)
+
+
+def chart_days(fig: MarketFigures, limit: int = MAX_CHART_POINTS) -> list[int]:
+    """The indices of the days a chart shows: all of them, or ``limit`` evenly spaced ones
+    plus the first, last, high, low, peak and trough days."""
+    n = len(fig.dates)
+    if n <= limit:
+        return list(range(n))
+    keep = {round(k * (n - 1) / (limit - 1)) for k in range(limit)}
+    keep |= {fig.dates.index(d) for d in (fig.high_date, fig.low_date, fig.peak_date, fig.trough_date)}
+    return sorted(keep)
+
+
 def chart_rows(fig: MarketFigures) -> list[dict[str, object]]:
-    """Wide rows for a chart: ``{"date": "2024-01-02", "close": .., "ma20": .. | None, ...}``."""
+    """Wide rows for a chart: ``{"date": "2024-01-02", "close": .., "ma20": .. | None, ...}``;
+    at most about :data:`MAX_CHART_POINTS` days (see :func:`chart_days`)."""
     rows = []
-    for i, (day, close) in enumerate(zip(fig.dates, fig.closes)):
+    for i in chart_days(fig):
+        day, close = fig.dates[i], fig.closes[i]
         row: dict[str, object] = {"date": day.isoformat(), "close": close}
         for w in fig.windows:
             ma = fig.ma_series[w][i]
@@ -476,11 +506,12 @@ def chart_long_rows(fig: MarketFigures, language: str = "en") -> list[dict[str, 
     language = lang(language)
     close_label = SERIES_LABELS["close"][language]
     rows: list[dict[str, object]] = []
-    for row in chart_rows(fig):
+    wide = chart_rows(fig)
+    for row in wide:
         rows.append({"date": row["date"], "series": close_label, "value": row["close"]})
     for w in fig.windows:
         label = SERIES_LABELS["ma"][language].format(n=w)
-        for row in chart_rows(fig):
+        for row in wide:
             if row[f"ma{w}"] is not None:
                 rows.append({"date": row["date"], "series": label, "value": row[f"ma{w}"]})
     return rows

@@ -1,4 +1,10 @@
-"""Export of records and their reviews to CSV and JSONL files."""
+"""Export of records and their reviews to CSV and JSONL files.
+
+Both are safe to hand out: no server path (output files are named relative to the data
+directory, uploaded inputs by their file name) and, in the CSV, no cell that a spreadsheet
+would run as a formula (OWASP "CSV injection": a cell starting with ``= + - @``, tab or
+carriage return gets a leading ``'`` and every cell is quoted).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,8 +22,13 @@ from typing import Any
 
 from .models import RECORD_FIELDS
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# An absolute POSIX or Windows path inside free text (notes): only its last part is kept.
+_PATH_IN_TEXT = re.compile(r"(?<![\w.~])(?:[A-Za-z]:\\|/)(?:[^\s/\\'\"]+[/\\])+([^\s/\\'\"]*)")
 JSON_COLUMNS = ("params", "notes", "file_paths", "inputs")  # stored as JSON text
 REVIEW_COLUMNS = ("reviewer", "rating", "tags", "comment", "review_created_at", "review_updated_at")
+REVIEW_KEYS = ("reviewer", "rating", "tags", "comment", "created_at", "updated_at")  # their names in a Review
 
 
 def write_export(
@@ -37,13 +49,14 @@ def write_export(
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
     csv_path, jsonl_path = out_dir / f"reviews-{stamp}.csv", out_dir / f"reviews-{stamp}.jsonl"
     csv_buffer = io.StringIO()
-    writer = csv.writer(csv_buffer)
+    writer = csv.writer(csv_buffer, quoting=csv.QUOTE_ALL)
     writer.writerow([*RECORD_FIELDS, *REVIEW_COLUMNS])
     with _atomic_text(jsonl_path) as jsonl:
         for row in records:
             item = {name: row[name] for name in RECORD_FIELDS}
             for key in JSON_COLUMNS:
                 item[key] = json.loads(item[key])
+            item = public_record(item)
             item["reviews"] = reviews.get(row["id"], [])
             jsonl.write(json.dumps(item, ensure_ascii=False) + "\n")
             base = [_csv_cell(item[name]) for name in RECORD_FIELDS]
@@ -51,10 +64,7 @@ def write_export(
                 if review is None:
                     writer.writerow(base + [""] * len(REVIEW_COLUMNS))
                 else:
-                    writer.writerow(base + [
-                        review["reviewer"], review["rating"], _csv_cell(review["tags"]),
-                        review["comment"], review["created_at"], review["updated_at"],
-                    ])  # fmt: skip
+                    writer.writerow(base + [_csv_cell(review[name]) for name in REVIEW_KEYS])
     with _atomic_text(csv_path, encoding="utf-8-sig") as handle:
         handle.write(csv_buffer.getvalue())
     return csv_path, jsonl_path
@@ -62,8 +72,42 @@ def write_export(
 
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value
+        value = json.dumps(value, ensure_ascii=False)
+    return "" if value is None else spreadsheet_safe(value)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet shows as text: one starting (after any spaces) with a
+    formula character gets a leading ``'`` (OWASP). Numbers are left as they are."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def public_path(stored: str) -> str:
+    """A file as others may see it: relative to the data directory (``outputs/x.png``) as
+    stored, or only its name when it was stored with an absolute (server) path."""
+    path = str(stored)
+    return os.path.basename(path.replace("\\", "/")) if os.path.isabs(path) or re.match(r"[A-Za-z]:[\\/]", path) else path
+
+
+def hide_paths(text: str) -> str:
+    """Free text (a note, an error) with every absolute path reduced to its last part."""
+    return _PATH_IN_TEXT.sub(lambda m: m.group(1) or "…", text) if isinstance(text, str) else text
+
+
+def public_record(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A record (as a dict) without server paths: files relative to the data directory,
+    uploaded inputs by name, notes with paths cut to their last part."""
+    out = dict(item)
+    if "file_paths" in out:
+        out["file_paths"] = [public_path(p) for p in out["file_paths"] or []]
+    if isinstance(out.get("inputs"), Mapping):
+        out["inputs"] = {k: public_path(v) if isinstance(v, str) and os.path.isabs(v) else v
+                         for k, v in out["inputs"].items()}
+    if isinstance(out.get("notes"), list):
+        out["notes"] = [hide_paths(n) for n in out["notes"]]
+    return out
 
 
 @contextmanager

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from aigc_demo import __version__
+from aigc_demo.core.text import printable
 from aigc_demo.core.types import ValidationError
 
 THUMBS_UP = 5
 THUMBS_DOWN = 1
 MIN_RATING, MAX_RATING = 1, 5
 POSITIVE_RATING = 4  # ratings >= this count as "thumbs up" in summaries
-STATUSES = ("ok", "cancelled", "error", "missing_file")
+STATUSES = ("ok", "cancelled", "error", "missing_file", "quarantined")
 PLAYGROUND = "playground"
 MAX_TAGS, MAX_TAG_CHARS, MAX_COMMENT_CHARS, MAX_REVIEWER_CHARS = 20, 40, 4000, 80
 
@@ -33,7 +34,15 @@ def utc_now() -> str:
 
 def iso_time(value: str | date | datetime, *, end_of_day: bool = False) -> str:
     """Normalise a time to the stored format; a bare date means its midnight
-    (or the next midnight when ``end_of_day``), naive datetimes are UTC."""
+    (or the next midnight when ``end_of_day``), naive datetimes are UTC. A time that cannot
+    be one (``2026-13-01``, the day after 9999-12-31) is a ValueError."""
+    try:
+        return _iso_time(value, end_of_day)
+    except OverflowError:
+        raise ValueError(f"{value} is outside the dates this app can store") from None
+
+
+def _iso_time(value: str | date | datetime, end_of_day: bool) -> str:
     if isinstance(value, str):
         text = value.strip()
         value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
@@ -144,7 +153,7 @@ def normalize_tags(tags: Any) -> list[str]:
     for tag in tags:
         if not isinstance(tag, str):
             raise ValidationError("tags", "must be text")
-        tag = " ".join(tag.split())
+        tag = " ".join(printable(tag).split())
         if len(tag) > MAX_TAG_CHARS:
             raise ValidationError("tags", f"each tag is at most {MAX_TAG_CHARS} characters ('{tag[:20]}...')")
         if tag and tag not in out:

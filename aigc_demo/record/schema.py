@@ -67,8 +67,19 @@ _V3 = (
     # v3: the form values a scenario run started from, so "re-run exactly" can refill the tab.
     "ALTER TABLE records ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
 )
+_V4 = (
+    # v4: damaged rows found when the store opens are kept here as they were (record.quarantine).
+    """CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        quarantined_at TEXT NOT NULL
+    )""",
+)
 Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

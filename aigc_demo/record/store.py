@@ -17,9 +17,14 @@ A crash between 1 and 3 leaves at worst a file without a record (``check_files``
 such orphans); it never leaves a record without its file. Files deleted later by hand are
 found when the store opens and their records are marked ``missing_file``.
 
-Concurrency: one SQLite connection per thread, writes in ``BEGIN IMMEDIATE`` transactions
-behind a per-store lock (threads of one process queue without spinning), ``busy_timeout``
-for other processes sharing the file.
+Concurrency: connections come from a small pool (borrowed for one operation, returned,
+at most ``POOL_SIZE`` kept open, the rest closed: threads that come and go leave none
+behind), writes in ``BEGIN IMMEDIATE`` transactions behind a per-store lock (threads of one
+process queue without spinning), ``busy_timeout`` for other processes sharing the file.
+
+Damaged rows (a JSON cell that does not parse, an unknown modality) are moved aside when the
+store opens (``record.quarantine``): the raw row is kept in the ``quarantine`` table, the row
+itself is repaired to defaults and marked ``quarantined``, and ``self.quarantined`` says so.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from aigc_demo.core.text import printable
 from aigc_demo.core.types import MODALITIES, ValidationError
 
 from .export import write_export
@@ -52,9 +58,11 @@ from .models import (
     normalize_tags,
     utc_now,
 )
+from .quarantine import quarantine_damaged, quarantined
 from .schema import DB_NAME, migrate
 
 BUSY_TIMEOUT_MS = 30_000
+POOL_SIZE = 4  # idle connections kept open
 
 
 class ReviewStore:
@@ -64,11 +72,14 @@ class ReviewStore:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.outputs_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / DB_NAME
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._closed = False
         self._write_lock = threading.RLock()
-        self.migrated_from = migrate(self._conn())
+        with self._connection() as conn:
+            self.migrated_from = migrate(conn)
+        with self._write() as conn:
+            self.quarantined = quarantine_damaged(conn)
         self.report = self.check_files() if check_files else ConsistencyReport()
 
     @property
@@ -78,26 +89,51 @@ class ReviewStore:
 
     # ------------------------------------------------------------ connections
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
-            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   isolation_level=None, check_same_thread=False)  # fmt: skip
+    def _open(self) -> sqlite3.Connection:
+        # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
+        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None, check_same_thread=False)  # fmt: skip
+        try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against process crashes
             conn.execute("PRAGMA foreign_keys = ON")
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one operation, from the pool; returned (or closed) afterwards."""
+        with self._pool_lock:
+            conn = self._idle.pop() if self._idle else None
+        conn = conn or self._open()
+        healthy = True
+        try:
+            yield conn
+        finally:
+            try:
+                if conn.in_transaction:
+                    conn.rollback()
+            except sqlite3.Error:
+                healthy = False  # a connection that cannot even roll back is not reused
+            with self._pool_lock:
+                keep = healthy and not self._closed and len(self._idle) < POOL_SIZE
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Every row of one read query (fetched before the connection goes back to the pool)."""
+        with self._connection() as conn:
+            return conn.execute(sql, tuple(args)).fetchall()
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        with self._write_lock:
+        with self._write_lock, self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -109,19 +145,29 @@ class ReviewStore:
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every query inside sees the same state."""
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
+        with self._connection() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    def quarantine_list(self, limit: int = 20) -> list[dict[str, str]]:
+        """Rows quarantined so far (see ``record.quarantine``), newest first."""
+        with self._connection() as conn:
+            return quarantined(conn, limit)
+
+    def open_connections(self) -> int:
+        """Idle connections the pool holds open (at most POOL_SIZE)."""
+        with self._pool_lock:
+            return len(self._idle)
 
     def close(self) -> None:
-        with self._connections_lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
     def __enter__(self) -> "ReviewStore":
         return self
@@ -130,7 +176,7 @@ class ReviewStore:
         self.close()
 
     def schema_version(self) -> int:
-        return self._conn().execute("PRAGMA user_version").fetchone()[0]
+        return self.query("PRAGMA user_version")[0][0]
 
     # ------------------------------------------------------------ paths
 
@@ -189,12 +235,13 @@ class ReviewStore:
             created_at = iso_time(record.created_at)
         except (TypeError, ValueError):
             raise ValidationError("created_at", f"must be an ISO 8601 time (got {record.created_at!r})") from None
+        row = {k: _valid_text(v) for k, v in row.items()}  # a lone surrogate cannot be stored as UTF-8
         row.update(
             created_at=created_at,
-            params=json.dumps(record.params, ensure_ascii=False, default=str),
+            params=_valid_text(json.dumps(record.params, ensure_ascii=False, default=str)),
             file_paths=json.dumps(paths, ensure_ascii=False),
-            notes=json.dumps([str(n) for n in record.notes], ensure_ascii=False),
-            inputs=json.dumps(record.inputs or {}, ensure_ascii=False, default=str),
+            notes=_valid_text(json.dumps([str(n) for n in record.notes], ensure_ascii=False)),
+            inputs=_valid_text(json.dumps(record.inputs or {}, ensure_ascii=False, default=str)),
             scenario=record.scenario or PLAYGROUND,
             load_seconds=float(record.load_seconds or 0.0),
             generate_seconds=float(record.generate_seconds or 0.0),
@@ -211,8 +258,8 @@ class ReviewStore:
 
     def get_record(self, record_id: str) -> OutputRecord | None:
         """The record with absolute file paths, or None."""
-        row = self._conn().execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
-        return self._record_from_row(row) if row else None
+        rows = self.query("SELECT * FROM records WHERE id = ?", (record_id,))
+        return self._record_from_row(rows[0]) if rows else None
 
     # ------------------------------------------------------------ reviews
 
@@ -224,13 +271,20 @@ class ReviewStore:
         comment: str = "",
         reviewer: str = "",
     ) -> Review:
-        """Create or replace ``reviewer``'s review of the record (one per reviewer)."""
+        """Create or replace ``reviewer``'s review of the record (one per reviewer). The app
+        passes who is reviewing (a login name or a browser's guest id, never a name the
+        client chose); a blank reviewer is refused, so reviews cannot overwrite each other."""
         rating = normalize_rating(rating)
         tag_list = normalize_tags(tags)
-        comment = (comment or "").strip()
-        reviewer = " ".join((reviewer or "").split())
+        for name, value in (("comment", comment), ("reviewer", reviewer)):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(name, f"must be text (got {type(value).__name__})")
+        comment = printable(comment or "")  # no control characters or lone surrogates
+        reviewer = " ".join(printable(reviewer or "").split())
         if len(comment) > MAX_COMMENT_CHARS:
             raise ValidationError("comment", f"is {len(comment)} characters; the limit is {MAX_COMMENT_CHARS}")
+        if not reviewer:
+            raise ValidationError("reviewer", "is required (the login name, or the browser's guest id)")
         if len(reviewer) > MAX_REVIEWER_CHARS:
             raise ValidationError("reviewer", f"is at most {MAX_REVIEWER_CHARS} characters")
         now = utc_now()
@@ -252,7 +306,7 @@ class ReviewStore:
 
     def get_reviews(self, record_id: str) -> list[Review]:
         """All reviews of a record, most recently updated first."""
-        rows = self._conn().execute(
+        rows = self.query(
             "SELECT * FROM reviews WHERE record_id = ? ORDER BY updated_at DESC, reviewer", (record_id,)
         )
         return [_review_from_row(row) for row in rows]
@@ -272,17 +326,22 @@ class ReviewStore:
         """SQL filter on ``records r``. ``since`` is inclusive, ``until`` exclusive; a bare
         date as ``until`` includes that whole day."""
         clauses, args = ["1 = 1"], []
-        for column, value in (("scenario", scenario), ("modality", modality), ("model_ref", model),
+        for column, value in (("scenario", scenario), ("modality", modality),
                               ("session_id", session_id), ("status", status)):  # fmt: skip
             if value:
                 clauses.append(f"r.{column} = ?")
                 args.append(value)
-        if since:
-            clauses.append("r.created_at >= ?")
-            args.append(iso_time(since))
-        if until:
-            clauses.append("r.created_at < ?")
-            args.append(iso_time(until, end_of_day=True))
+        if model:  # "model contains": any part of the reference, any case
+            escaped = model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("r.model_ref LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        for name, value, op in (("since", since, ">="), ("until", until, "<")):
+            if value:
+                clauses.append(f"r.created_at {op} ?")
+                try:
+                    args.append(iso_time(value, end_of_day=name == "until"))
+                except (TypeError, ValueError) as error:
+                    raise ValidationError(name, f"must be a date YYYY-MM-DD up to 9999-12-30 ({error})") from None
         return " AND ".join(clauses), args
 
     def list_outputs(
@@ -320,7 +379,7 @@ class ReviewStore:
             ORDER BY r.created_at DESC, r.rowid DESC
             LIMIT ?"""
         out = []
-        for row in self._conn().execute(sql, (*args, limit)):
+        for row in self.query(sql, (*args, limit)):
             item = self._record_from_row(row).to_dict()
             item.update(
                 rating=row["v_rating"],
@@ -408,7 +467,7 @@ class ReviewStore:
         temporary files under outputs/. Runs when the store opens."""
         report = ConsistencyReport()
         referenced: set[str] = set()
-        for row in self._conn().execute("SELECT id, status, file_paths FROM records"):
+        for row in self.query("SELECT id, status, file_paths FROM records"):
             paths = json.loads(row["file_paths"])
             referenced.update(str(self.resolve_path(p)) for p in paths)
             if row["status"] == "ok" and any(not self.resolve_path(p).is_file() for p in paths):
@@ -427,6 +486,13 @@ class ReviewStore:
             elif path.suffix != ".json" and str(path) not in referenced:
                 report.orphans.append(path)
         return report
+
+
+def _valid_text(value: Any) -> Any:
+    """Text that encodes as UTF-8: lone surrogates become "?"; other values as they are."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
+    return value
 
 
 def _review_from_row(row: sqlite3.Row) -> Review:

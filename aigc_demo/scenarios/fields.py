@@ -7,6 +7,7 @@ prompt (choices as labels, tables as Markdown, files by name).
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field as dc_field
@@ -131,7 +132,6 @@ def _text_rows(text: str) -> Any:
     """Rows from pasted text: a JSON / Python list of rows, or lines of Markdown pipes, tabs
     or commas (quotes respected)."""
     import ast
-    import csv
     import json
 
     if text.strip().startswith("[") and len(text) <= 100_000:
@@ -158,7 +158,11 @@ def _check_table(f: Field, value: Any) -> list[list[str]]:
     """Rows of a table field from a list of rows (lists or mappings), a {"data": ...} mapping
     (Gradio's Dataframe payload), a DataFrame-like object or pasted text."""
     if isinstance(value, str):
-        raw: Any = _text_rows(value)
+        try:
+            raw: Any = _text_rows(value)
+        except csv.Error as error:  # e.g. a cell over the csv module's field size limit
+            raise ValidationError(f.name, f"cannot be read as a table (a cell longer than {csv.field_size_limit()} "
+                                          "characters, or broken quoting)") from None
         names = {n.casefold() for c in f.columns for n in (c.name, c.label.en, c.label.zh)}
         first = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], list) else None
         if first and all(str(cell).strip().casefold() in names for cell in first if str(cell).strip()):

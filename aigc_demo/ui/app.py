@@ -13,6 +13,9 @@ from ..scenarios import Scenario
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .chat_tab import ChatScenarioTab
+from . import fairness, sessions
+from .errors import guard_app
+from .fairness import LIGHT_QUEUE_FACTOR
 from .i18n import Translator
 from .playground import PlaygroundTabs
 from .review_bar import ReviewBars
@@ -23,6 +26,9 @@ from .system_tab import SystemTab
 
 SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Noto Sans", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "monospace")
+# Gradio's copies of served files (exports, outputs shown on a page) are deleted this long after
+# they were made, checked every tenth of it; the originals under outputs/ stay.
+CACHE_SECONDS = 3600
 
 
 def _header(studio: Studio, t: Translator) -> None:
@@ -35,10 +41,12 @@ def _header(studio: Studio, t: Translator) -> None:
 
 def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr.Blocks:
     """The Blocks app: industry tabs, playground, system. No model library is imported here."""
+    sessions.install()  # Gradio's per-session state without a ~1 MB config copy per session
     scenarios = list(load_scenarios() if scenarios is None else scenarios)
     t = Translator(scenarios, {m: studio.params(m) for m in MODALITIES})
     runs = SessionRuns()
-    with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False) as demo:
+    with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False,
+                   delete_cache=(CACHE_SECONDS // 10, CACHE_SECONDS)) as demo:
         _header(studio, t)
         bars = ReviewBars(studio, t)
         targets: dict[str, RerunTarget] = {}
@@ -51,9 +59,14 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
             review.render(targets)
             SystemTab(studio, t).render()
         review.register_api()
-    demo.queue(max_size=studio.settings.queue_size, default_concurrency_limit=4)
+    # Gradio's own bound only backs up fairness.FairQueue, which refuses generation earlier
+    # (per user, then AIGC_QUEUE_SIZE) and never refuses reviews because generation is busy.
+    size = studio.settings.queue_size
+    demo.queue(max_size=size + max(64, LIGHT_QUEUE_FACTOR * size), default_concurrency_limit=4)
+    demo.fair_queue, demo.disconnect_watch = fairness.install(  # type: ignore[attr-defined]
+        demo, runs, size, studio.settings.user_queue_limit)
     demo.i18n_translator = t  # type: ignore[attr-defined]
-    return demo
+    return guard_app(demo)  # every handler: explained errors as they are, others as a plain message
 
 
 def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
@@ -69,6 +82,7 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         # Only generated outputs may be served; the review database never.
         "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
         "blocked_paths": [str((Path(settings.data_dir) / "reviews.sqlite3").resolve())],
+        "max_file_size": int(settings.max_upload_mb * 1_000_000),  # larger uploads are refused, not stored
         "run_history": False,
         "show_error": True,
         "footer_links": ["api", "settings"],

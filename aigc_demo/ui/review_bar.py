@@ -1,19 +1,22 @@
 """The review bar under every output: thumbs in one click, or stars, reasons and a comment.
 
 Each bar reads the record ids of the output above it from a ``gr.State`` that the output's
-handler fills; a review submitted again by the same reviewer replaces the earlier one.
+handler fills. The reviewer is the login name (with --auth) or the browser session's guest
+id, never typed; saving again replaces the same reviewer's earlier review, nobody else's.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import gradio as gr
 
 from aigc_demo.core.types import StudioError
 from ..record import normalize_rating
+from ..record.models import MAX_COMMENT_CHARS
 from ..studio import Studio
 from .i18n import Translator
+from .runs import reviewer_id
 
 # (label, value) reason tags offered when a scenario has none of its own.
 DEFAULT_TAGS: list[tuple[str, str]] = [
@@ -43,17 +46,22 @@ class ReviewBars:
                                       info=None, elem_classes=["review-tags"])
                 save = gr.Button(self.t("review.save"), size="sm", scale=1, min_width=100, elem_classes=["review-save"])
             with gr.Accordion(self.t("review.comment"), open=False):
-                with gr.Row():
-                    comment = gr.Textbox(label=self.t("review.comment"), scale=3, max_length=2000)
-                    reviewer = gr.Textbox(label=self.t("review.reviewer"), scale=1, max_length=80)
+                comment = gr.Textbox(label=self.t("review.comment"), max_length=MAX_COMMENT_CHARS)
             confirmation = gr.Markdown(elem_classes=["review-confirmation"])
-        fields = [record_ids, reasons, comment, reviewer]
-        up.click(lambda *a: self.save("up", *a), fields, [confirmation, stars], queue=False, api_visibility="private")
-        down.click(lambda *a: self.save("down", *a), fields, [confirmation, stars], queue=False, api_visibility="private")
+        fields = [record_ids, reasons, comment]
+        up.click(self._thumbs("up"), fields, [confirmation, stars], queue=False, api_visibility="private")
+        down.click(self._thumbs("down"), fields, [confirmation, stars], queue=False, api_visibility="private")
         save.click(self.save, [stars, *fields], [confirmation, stars], queue=False, api_visibility="private")
 
-    def save(self, rating: Any, record_ids: list[str] | None, tags: list[str] | None, comment: str, reviewer: str) -> tuple[str, Any]:
-        """Attach (or replace) this reviewer's review on every record of the output."""
+    def _thumbs(self, rating: str) -> Callable[..., tuple[str, Any]]:
+        def save(record_ids: list[str] | None, tags: list[str] | None, comment: str, request: gr.Request) -> tuple[str, Any]:
+            return self.save(rating, record_ids, tags, comment, request)
+
+        return save
+
+    def save(self, rating: Any, record_ids: list[str] | None, tags: list[str] | None, comment: str,
+             request: gr.Request) -> tuple[str, Any]:
+        """Attach (or replace) the caller's review on every record of the output."""
         if not record_ids:
             gr.Warning("Nothing to review yet: generate an output first.", title="Review")
             return gr.skip(), gr.skip()
@@ -62,10 +70,11 @@ class ReviewBars:
             return gr.skip(), gr.skip()
         try:
             stars = normalize_rating(rating)  # 👍 = 5, 👎 = 1
+            reviewer = reviewer_id(request, bool(self.studio.settings.auth))
             for record_id in record_ids:
-                review = self.studio.store.submit_review(record_id, stars, tags or [], comment or "", (reviewer or "").strip())
+                review = self.studio.store.submit_review(record_id, stars, tags or [], comment or "", reviewer)
         except StudioError as error:
-            raise gr.Error(str(error), title="Review") from error
-        who = f" by {review.reviewer}" if review.reviewer else ""
+            raise gr.Error(str(error), title="Review", print_exception=False) from error
+        who = f" as {review.reviewer}"
         shown = {"up": "👍", "down": "👎"}.get(rating, "★" * int(stars))
         return f"✅ Saved {shown}{who} for {len(record_ids)} output(s) at {review.updated_at[11:19]} UTC - edit and save again to change it.", int(stars)

@@ -5,6 +5,7 @@ API: /list_outputs, /submit_review (typed ``gr.api`` endpoints) and /export_revi
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -15,8 +16,12 @@ import pandas as pd
 
 from aigc_demo.core.params import check_range
 from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
+from ..record.export import public_record
 from ..studio import Studio
 from .i18n import Translator
+from .runs import reviewer_id
+
+LIGHT_GROUP = "review"  # reviews and listings: their own queue group, never behind generation
 
 TABLE_COLUMNS = ["created_at", "scenario", "task", "modality", "model_ref", "seed", "rating", "tags", "comment", "prompt", "id"]
 
@@ -39,6 +44,7 @@ class ReviewTab:
         self.studio = studio
         self.t = t
         self.scenario_ids = list(scenario_ids)
+        self._files: gr.File  # the export's output component (set by render)
 
     # ------------------------------------------------------------ data (also the API)
 
@@ -59,25 +65,34 @@ class ReviewTab:
                         date.fromisoformat(value.strip()[:10])
                     except ValueError:
                         raise ValidationError(name, f"must be a date YYYY-MM-DD (got {value!r})") from None
-            return self.studio.store.list_outputs(
+            rows = self.studio.store.list_outputs(
                 scenario=_blank(scenario), modality=_blank(modality), model=_blank(model),
                 min_rating=min_rating or None, since=_blank(since), until=_blank(until), limit=limit,
             )
+            return [public_record(row) for row in rows]  # no server paths
         except (StudioError, ValueError) as error:
-            raise gr.Error(f"Filter not understood: {error}") from error
+            raise gr.Error(f"Filter not understood: {error}", print_exception=False) from error
 
-    def submit_review(self, record_id: str, rating: int, tags: list[str] | None = None, comment: str = "", reviewer: str = "") -> dict[str, Any]:
-        """Rate one output 1-5 (thumbs up = 5, down = 1); the same reviewer's new review replaces the old."""
+    def submit_review(self, record_id: str, rating: int, tags: list[str] | None = None, comment: str = "",
+                      request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """Rate one output 1-5 (thumbs up = 5, down = 1). The reviewer is the login name (with
+        --auth) or this client's guest id; saving again edits the caller's own review only."""
         try:
+            reviewer = reviewer_id(request, bool(self.studio.settings.auth))
             return self.studio.store.submit_review(record_id, rating, tags or [], comment, reviewer).to_dict()
         except StudioError as error:
-            raise gr.Error(str(error)) from error
+            raise gr.Error(str(error), print_exception=False) from error
 
     def export_reviews(self) -> list[str]:
         """Every record and review as CSV and JSONL files."""
-        # A fresh private folder: Gradio serves the files to the caller only (outputs/ is shared).
-        csv_path, jsonl_path = self.studio.store.export(tempfile.mkdtemp(prefix="aigc-export-"))
-        return [str(csv_path), str(jsonl_path)]
+        # Written to a fresh private folder, copied into Gradio's cache (which serves them to the
+        # caller only and deletes them after an hour: ui.app.CACHE_SECONDS), and the folder removed at once.
+        folder = tempfile.mkdtemp(prefix="aigc-export-")
+        try:
+            paths = self.studio.store.export(folder)
+            return [str(self._files.move_resource_to_block_cache(path)) for path in paths]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     # ------------------------------------------------------------ rendering
 
@@ -110,18 +125,21 @@ class ReviewTab:
                     rerun = gr.Button(t("review.rerun"), elem_id="review-rerun")
                     export = gr.Button(t("review.export"), elem_id="review-export")
                     files = gr.File(label=t("review.export_files"), file_count="multiple", elem_id="review-export-files")
+                    self._files = files
 
         filters = [scenario, modality, model, min_rating, since, until]
+        light = {"concurrency_id": LIGHT_GROUP, "concurrency_limit": 4}  # never behind generation
         for trigger in (refresh.click, tab.select):
-            trigger(self._view, filters, [table, summary, chart], api_visibility="private")
-        table.select(self._preview, None, [selected, preview_text, preview_image, preview_audio, preview_video], api_visibility="private")
-        export.click(self.export_reviews, None, files, api_name="export_reviews")
+            trigger(self._view, filters, [table, summary, chart], api_visibility="private", **light)
+        table.select(self._preview, None, [selected, preview_text, preview_image, preview_audio, preview_video],
+                     api_visibility="private", **light)
+        export.click(self.export_reviews, None, files, api_name="export_reviews", **light)
         self._wire_rerun(rerun, selected, targets)
 
     def register_api(self) -> None:
         """Typed API-only endpoints (call outside any layout block)."""
-        gr.api(self.list_outputs, api_name="list_outputs")
-        gr.api(self.submit_review, api_name="submit_review")
+        gr.api(self.list_outputs, api_name="list_outputs", concurrency_id=LIGHT_GROUP, concurrency_limit=4)
+        gr.api(self.submit_review, api_name="submit_review", concurrency_id=LIGHT_GROUP, concurrency_limit=4)
 
     def _view(self, *filters: Any) -> tuple[pd.DataFrame, str, pd.DataFrame]:
         rows = self.list_outputs(*filters, limit=200)
@@ -167,17 +185,18 @@ class ReviewTab:
         def rerun(record_id: str) -> list[Any]:
             record = self.studio.store.get_record(record_id) if record_id else None
             if record is None:
-                raise gr.Error("Select an output in the table first.", title="Re-run")
+                raise gr.Error("Select an output in the table first.", title="Re-run", print_exception=False)
             key = record.scenario if record.scenario != "playground" else f"playground-{record.modality}"
             if key not in targets:
-                raise gr.Error(f"No tab can re-run '{key}' in this app.", title="Re-run")
+                raise gr.Error(f"No tab can re-run '{key}' in this app.", title="Re-run", print_exception=False)
             selection = {id(tab): gr.Tabs(selected=tab_id) for tab, tab_id in targets[key].tab_path}
             values: list[Any] = [selection.get(id(tab), gr.skip()) for tab in tabs]
             for k in keys:
                 values += targets[k].values(record) if k == key else [gr.skip()] * len(targets[k].components)
             return values
 
-        button.click(rerun, selected, tabs + components, api_visibility="private")
+        button.click(rerun, selected, tabs + components, api_visibility="private", concurrency_id=LIGHT_GROUP,
+                     concurrency_limit=4)
 
 
 def _share(value: float | None) -> str:

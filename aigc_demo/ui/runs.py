@@ -1,16 +1,15 @@
-"""Per-session runs: cancel tokens, progress adapters and user-facing errors."""
+"""Per-session runs: cancel tokens and progress adapters (errors: ``ui.errors``)."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 import gradio as gr
 
-from aigc_demo.core.types import CancelToken, ProgressFn, StudioError
-from ..security import redact, session_key
+from aigc_demo.core.types import CancelToken, ProgressFn
+from ..security import session_key
+from .errors import user_errors  # noqa: F401  (the handlers' one error policy; re-exported)
 
 
 class SessionRuns:
@@ -19,12 +18,26 @@ class SessionRuns:
     def __init__(self) -> None:
         self._tokens: dict[tuple[str, str], CancelToken] = {}
         self._lock = threading.Lock()
+        self.on_start: Callable[[], None] | None = None  # e.g. start the disconnect watch
 
     def start(self, session: str, slot: str) -> CancelToken:
         token = CancelToken()
         with self._lock:
             self._tokens[(session, slot)] = token
+        if self.on_start is not None:
+            self.on_start()
         return token
+
+    def cancel_where(self, gone: Callable[[str], bool]) -> int:
+        """Cancel the runs of every session for which ``gone(session)`` is true; returns how many."""
+        with self._lock:
+            running = list(self._tokens.items())
+        cancelled = 0
+        for (session, _), token in running:
+            if not token.cancelled and gone(session):
+                token.cancel()
+                cancelled += 1
+        return cancelled
 
     def stop(self, session: str, slot: str) -> bool:
         with self._lock:
@@ -54,6 +67,16 @@ def session_id(request: gr.Request | None) -> str:
     return session_key(getattr(request, "session_hash", None)) or "api"
 
 
+def reviewer_id(request: gr.Request | None, logins: bool) -> str:
+    """Who is reviewing: with logins (``--auth``) the login name; without, this browser
+    session's guest id (from its keyed session id). Never a name the client sends."""
+    user = getattr(request, "username", None)
+    if logins and user:
+        return str(user)
+    key = session_key(getattr(request, "session_hash", None))
+    return f"guest-{key[2:14]}" if key else "guest-api"
+
+
 def progress_fn(progress: gr.Progress) -> ProgressFn:
     """Adapt the studio's progress(step, total, desc) to Gradio's progress bar."""
 
@@ -61,38 +84,3 @@ def progress_fn(progress: gr.Progress) -> ProgressFn:
         progress((step, total), desc=desc, unit="steps")
 
     return report
-
-
-def _as_user_error(error: Exception) -> gr.Error:
-    """An explained error as it is; anything else named, never a bare traceback; no secrets."""
-    if isinstance(error, StudioError):
-        return gr.Error(redact(str(error)), title=type(error).__name__)
-    return gr.Error(redact(f"Unexpected error ({type(error).__name__}): {error}"), title="Unexpected error")
-
-
-def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the studio's explained errors into Gradio error toasts (and API errors)."""
-
-    if inspect.isgeneratorfunction(fn):
-
-        @functools.wraps(fn)
-        def stream(*args: Any, **kwargs: Any) -> Any:
-            try:
-                yield from fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except Exception as error:
-                raise _as_user_error(error) from error
-
-        return stream
-
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except Exception as error:
-            raise _as_user_error(error) from error
-
-    return call

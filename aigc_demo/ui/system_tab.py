@@ -20,6 +20,7 @@ class SystemTab:
 
     def render(self) -> None:
         with gr.Tab(self.t("tab.system"), id="system"):
+            gr.Markdown(self._health_line, elem_id="system-health")  # drawn on each page load
             status = gr.JSON(value=self.studio.status, label=self.t("ui.system_status"), elem_id="system-status")
             with gr.Row():
                 names = {"text": "文本", "image": "图像", "audio": "语音", "video": "视频"}
@@ -30,6 +31,7 @@ class SystemTab:
                 refresh = gr.Button(self.t("ui.refresh"))
 
         def system_status() -> dict[str, Any]:
+            """Preset, models, memory, load counts, and the self-check (``health``)."""
             return self.studio.status()
 
         @user_errors
@@ -49,3 +51,15 @@ class SystemTab:
         load.click(load_model, modality, status, api_name="load_model", concurrency_id=GPU_GROUP, concurrency_limit=1)
         unload.click(unload_model, modality, status, api_name="unload_model")
         unload_all.click(unload_everything, None, status, api_name="unload_all")
+
+    def _health_line(self) -> str:
+        """The self-check in one line, and each quarantined row (so the operator sees it)."""
+        health = self.studio.health()
+        if health["ok"]:
+            head = "✅ Self-check · 自检: data directory, disk, database and schema ok"
+        else:
+            failed = [f"{name}: {c['detail']}" for name, c in health["checks"].items() if not c["ok"]]
+            head = "⚠️ Self-check · 自检: " + "; ".join(failed)
+        rows = [f"- ⚠️ quarantined {q['kind']} `{q['key']}` ({q['reason']}) at {q['quarantined_at'][:19]}"
+                for q in health["quarantined"]]
+        return "\n".join([head, *rows])
