@@ -43,6 +43,7 @@ class Number:
 NUMBERS: tuple[Number, ...] = (
     Number("port", "AIGC_PORT", int, 1, 65535),
     Number("threads", "AIGC_THREADS", int, 1, 256, optional=True),
+    Number("max_cost_scale", "AIGC_MAX_COST_SCALE", float, 0, 1000, above=True),
     Number("memory_budget_gb", "AIGC_MEMORY_BUDGET_GB", float, 0, 1_000_000, above=True, optional=True),
     Number("idle_unload_seconds", "AIGC_IDLE_UNLOAD_SECONDS", float, 0, 365 * 86400, meaning="0 keeps models loaded"),
     Number("failure_cooldown_seconds", "AIGC_FAILURE_COOLDOWN_SECONDS", float, 0, 86400),

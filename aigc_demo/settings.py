@@ -84,6 +84,7 @@ class Settings:
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     scenario_limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # caps on scenario tasks
     max_cost: Mapping[str, float] = field(default_factory=dict)  # per-request ceiling by modality (core.params)
+    max_cost_scale: float = 1.0  # every ceiling times this (a bigger machine raises them)
     unavailable: Mapping[str, str] = field(default_factory=dict)
     device: str = "auto"  # auto | cuda | mps | cpu
     dtype: str = "auto"  # auto (bf16/fp16 on GPU, fp32 on CPU) | float32 | float16 | bfloat16

@@ -150,7 +150,8 @@ class Studio:
         against the blocklist. Returns the request to run and a note for each corrected value."""
         checked, notes = self.params(modality).validate(request, self.settings.max_prompt_chars)
         if self.settings.model_for(modality):  # one request cannot hold the device for long
-            check_cost(modality, checked, self.settings.max_cost.get(modality))
+            ceiling = self.settings.max_cost.get(modality)
+            check_cost(modality, checked, ceiling * self.settings.max_cost_scale if ceiling else ceiling)
         self.blocklist.check(checked.prompt, "prompt")
         if getattr(checked, "system_prompt", ""):
             self.blocklist.check(checked.system_prompt, "system_prompt")

@@ -150,7 +150,9 @@ def app_cache(tiny_cache) -> Path:
 def app_server(tmp_path_factory, app_cache):
     """`python app.py --preset tiny` on 127.0.0.1 at a free port; yields its URL."""
     data_dir = tmp_path_factory.mktemp("app-data")
-    with running_app(data_dir, data_dir / "server.log", {"AIGC_CACHE_DIR": str(app_cache)}) as (url, _):
+    # The ceilings scaled up: the browser's progress test asks for a long run on purpose.
+    env = {"AIGC_CACHE_DIR": str(app_cache), "AIGC_MAX_COST_SCALE": "40"}
+    with running_app(data_dir, data_dir / "server.log", env) as (url, _):
         yield url
 
 

@@ -158,4 +158,4 @@ def test_five_hundred_new_sessions_grow_the_app_like_a_bare_gradio_app(tmp_path,
     print(f"{SESSIONS} new sessions: app +{app_growth:.1f} MB, bare Gradio app +{bare_growth:.1f} MB; "
           f"app fds {fds_before} -> {fds_after}")
     assert app_growth - bare_growth <= 30, f"app +{app_growth:.1f} MB vs bare +{bare_growth:.1f} MB"
-    assert fds_after == fds_before
+    assert fds_after <= fds_before  # back to the start value (or below it): nothing left open

@@ -195,10 +195,11 @@ class PlaygroundTabs:
 
     def _handler(self, modality: str, params: Params) -> Any:
         """``generate_<modality>(prompt, ..., request, progress)``: its signature, names and
-        docstring come from the declared parameters, so the API shows them as declared."""
+        docstring come from the declared parameters, so the API shows them as declared. Text
+        streams (a generator); media return once, so Gradio's progress bar shows their steps."""
         names = list(params)
 
-        def generate(*args: Any) -> Iterator[tuple[Any, ...]]:
+        def updates(args: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
             *values, request, progress = args
             session = session_id(request)
             token = self.runs.start(session, modality)
@@ -214,13 +215,21 @@ class PlaygroundTabs:
             finally:
                 self.runs.finish(session, modality, token)
 
+        def stream(*args: Any) -> Iterator[tuple[Any, ...]]:
+            yield from updates(args)
+
+        def generate(*args: Any) -> tuple[Any, ...]:
+            *_, last = updates(args)
+            return last
+
+        handler = stream if modality == "text" else generate
         positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        generate.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter(name, positional) for name in names]
             + [inspect.Parameter("request", positional, annotation=gr.Request),
                inspect.Parameter("progress", positional, default=gr.Progress())]
         )
-        generate.__annotations__ = {"request": gr.Request}
-        generate.__name__ = generate.__qualname__ = f"generate_{modality}"
-        generate.__doc__ = api_docstring(modality, params)
-        return user_errors(generate)
+        handler.__annotations__ = {"request": gr.Request}
+        handler.__name__ = handler.__qualname__ = f"generate_{modality}"
+        handler.__doc__ = api_docstring(modality, params)
+        return user_errors(handler)
