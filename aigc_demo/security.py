@@ -146,8 +146,8 @@ def session_key(session_hash: str | None) -> str:
 class LoginGuard:
     """The login check Gradio calls (``launch(auth=guard)``): passwords compared in constant
     time, and throttled: after ``max_failures`` wrong passwords for one user name within
-    ``window`` seconds, that name's logins are refused, right ones too, until the window has
-    passed since the last failure. Unknown names are counted the same way (at most
+    ``window`` seconds, that name's logins are refused, right ones too, until those failures
+    are ``window`` seconds old (refused attempts are not counted). Unknown names are counted the same way (at most
     ``MAX_NAMES`` names are remembered)."""
 
     MAX_NAMES = 10_000
