@@ -17,8 +17,9 @@ import re
 import secrets
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Any, Callable, Iterable, Mapping, TextIO
 
 from aigc_demo.blocklist import Blocklist  # the blocklist has its own module; re-exported here
 
@@ -139,6 +140,52 @@ def session_key(session_hash: str | None) -> str:
     return f"s-{digest[:20]}"
 
 
+# ---------------------------------------------------------------- logins
+
+
+class LoginGuard:
+    """The login check Gradio calls (``launch(auth=guard)``): passwords compared in constant
+    time, and throttled: after ``max_failures`` wrong passwords for one user name within
+    ``window`` seconds, that name's logins are refused, right ones too, until those failures
+    are ``window`` seconds old (refused attempts are not counted). Unknown names are counted the same way (at most
+    ``MAX_NAMES`` names are remembered)."""
+
+    MAX_NAMES = 10_000
+
+    def __init__(self, users: Iterable[tuple[str, str]], max_failures: int = 5, window: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._users = {user: password.encode("utf-8") for user, password in users}
+        self.max_failures = max_failures
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, username: str, now: float) -> list[float]:
+        return [t for t in self._failures.get(username, []) if now - t < self.window]
+
+    def locked(self, username: str) -> bool:
+        with self._lock:
+            return len(self._recent(username, self._clock())) >= self.max_failures
+
+    def __call__(self, username: str, password: str) -> bool:
+        now = self._clock()
+        expected = self._users.get(username)
+        right = hmac.compare_digest(expected or secrets.token_bytes(16), (password or "").encode("utf-8"))
+        with self._lock:
+            recent = self._recent(username, now)
+            if len(recent) >= self.max_failures:
+                self._failures[username] = recent
+                return False
+            if right and expected is not None:
+                self._failures.pop(username, None)
+                return True
+            if username not in self._failures and len(self._failures) >= self.MAX_NAMES:
+                self._failures.pop(next(iter(self._failures)))
+            self._failures[username] = [*recent, now]
+            return False
+
+
 # ---------------------------------------------------------------- sharing
 
 
@@ -174,6 +221,6 @@ def sharing_warnings(share: bool, auth: Any, allow_public_share: bool, host: str
 
 
 __all__ = [
-    "REDACTED", "Blocklist", "RedactingStream", "UnsafeSharing", "install_log_redaction", "redact",
+    "REDACTED", "Blocklist", "LoginGuard", "RedactingStream", "UnsafeSharing", "install_log_redaction", "redact",
     "redact_data", "register_secret", "secret_values", "session_key", "sharing_warnings",
 ]  # fmt: skip

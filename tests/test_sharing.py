@@ -35,7 +35,7 @@ from conftest import free_port, running_app
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_FakeTokenForTests0123456789abcdefXYZ"  # the shape of a real token, fake value
 API_KEY = "sk-test-7d1e4f0a9b2c"  # any *_API_KEY variable is a secret too
-USERS = {"ann": "amber-kettle-42", "bob": "blue-lantern-17"}
+USERS = {"ann": "amber-kettle-42", "bob": "blue-lantern-17", "cat": "cobalt-teapot-99"}
 
 
 def _app_env(**extra: str) -> dict[str, str]:
@@ -362,3 +362,96 @@ def test_logged_in_reviewers_are_their_login_and_edit_only_their_own_review(lock
     assert row["review_count"] == 2 and row["mean_rating"] == 1.5
     with pytest.raises((TypeError, ValueError)):
         bob.predict(record_id=record_id, rating=5, reviewer="ann", api_name="/submit_review")
+
+
+# ---------------------------------------------------------------- the security model (README)
+
+
+def test_login_guard_throttles_wrong_passwords_per_user():
+    from aigc_demo.security import LoginGuard
+
+    now = [0.0]
+    guard = LoginGuard(USERS.items(), max_failures=5, window=300, clock=lambda: now[0])
+    assert guard("ann", USERS["ann"]) and not guard("ann", "wrong") and guard("ann", USERS["ann"])  # a success resets
+    for _ in range(5):
+        assert not guard("ann", "guess")
+    assert guard.locked("ann") and not guard("ann", USERS["ann"])  # locked: the right password too
+    assert guard("bob", USERS["bob"])  # others are not affected
+    for _ in range(5):
+        assert not guard("nobody", "guess")
+    assert guard.locked("nobody")  # unknown names are counted alike
+    now[0] += 301
+    assert guard("ann", USERS["ann"])  # the window passed
+
+
+@pytest.mark.slow
+def test_login_throttling_through_the_app(locked_app):
+    from gradio_client import Client
+
+    def login(user: str, password: str) -> bool:
+        try:
+            Client(locked_app["url"], auth=(user, password), analytics_enabled=False, verbose=False)
+            return True
+        except Exception:  # gradio_client raises on a refused login
+            return False
+
+    for _ in range(5):
+        assert not login("cat", "wrong-password")
+    assert not login("cat", USERS["cat"])  # throttled for the next 5 minutes
+    assert login("bob", USERS["bob"])
+
+
+OPEN_WITHOUT_LOGIN = {  # what answers without a login (README: Security model); everything else is 401
+    ("GET", "/"): 200,  # the login page
+    ("GET", "/gradio_api/startup-events"): 200,
+    ("GET", "/theme.css"): 200,
+    ("GET", "/manifest.json"): 200,
+    ("GET", "/favicon.ico"): 200,
+    ("GET", "/robots.txt"): 200,
+    ("GET", "/openapi.json"): 200,  # FastAPI's route list: names of Gradio's routes, no app data
+    ("POST", "/gradio_api/cancel"): 200,  # acts only with a secret session hash and event id
+    ("POST", "/gradio_api/reset"): 200,  # a no-op in Gradio 6
+}
+CLOSED_WITHOUT_LOGIN = [
+    ("GET", "/config"), ("GET", "/gradio_api/info"), ("GET", "/gradio_api/openapi.json"), ("GET", "/monitoring"),
+    ("GET", "/gradio_api/queue/data?session_hash=abc"), ("GET", "/gradio_api/file=outputs/x.png"),
+    ("POST", "/gradio_api/queue/join"), ("POST", "/gradio_api/upload"), ("POST", "/gradio_api/call/system_status"),
+    ("POST", "/gradio_api/call/unload_all"), ("POST", "/gradio_api/call/list_outputs"), ("POST", "/gradio_api/run/predict"),
+]
+
+
+@pytest.mark.slow
+def test_which_routes_answer_without_a_login(locked_app):
+    body = json.dumps({"session_hash": "abc", "fn_index": 0, "event_id": "x", "data": []})
+
+    def status(method: str, path: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", locked_app["port"], timeout=10)
+        conn.request(method, path, body if method == "POST" else None, {"Content-Type": "application/json"})
+        code = conn.getresponse().status
+        conn.close()
+        return code
+
+    assert {key: status(*key) for key in OPEN_WITHOUT_LOGIN} == OPEN_WITHOUT_LOGIN
+    assert {key: status(*key) for key in CLOSED_WITHOUT_LOGIN} == {key: 401 for key in CLOSED_WITHOUT_LOGIN}
+    conn = http.client.HTTPConnection("127.0.0.1", locked_app["port"], timeout=10)  # an open SSE stream
+    conn.request("GET", "/gradio_api/heartbeat/abc")
+    assert conn.getresponse().status == 200  # keeps a connection, holds no data
+    conn.close()
+
+
+def test_loading_and_unloading_models_needs_a_login_when_others_can_reach_the_app(make_studio):
+    from types import SimpleNamespace
+
+    from aigc_demo.core.types import StudioError
+    from aigc_demo.ui.system_tab import SystemTab
+
+    def tab(**settings):
+        return SystemTab(make_studio(**settings), None)  # type: ignore[arg-type]
+
+    anonymous, ann = SimpleNamespace(username=None), SimpleNamespace(username="ann")
+    assert tab().may_manage(anonymous)  # 127.0.0.1, no share: the person at this machine
+    for exposed in (dict(host="0.0.0.0"), dict(share=True, allow_public_share=True)):
+        with pytest.raises(StudioError, match="needs a login"):
+            tab(**exposed).check_may_manage(anonymous)
+    logged_in = tab(host="0.0.0.0", auth=("ann", USERS["ann"]))
+    assert logged_in.may_manage(ann) and not logged_in.may_manage(anonymous)

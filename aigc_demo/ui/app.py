@@ -10,6 +10,7 @@ import gradio as gr
 from ..core.types import MODALITIES
 from ..industries import load_scenarios
 from ..scenarios import Scenario
+from ..security import LoginGuard
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .chat_tab import ChatScenarioTab
@@ -75,7 +76,7 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "server_name": settings.host,
         "server_port": settings.port,
         "share": settings.share,
-        "auth": settings.auth,
+        "auth": LoginGuard(settings.auth_users()) if settings.auth else None,  # throttled, constant time
         "i18n": demo.i18n_translator.i18n,  # type: ignore[attr-defined]
         "theme": gr.themes.Soft(primary_hue="teal", font=SYSTEM_FONTS, font_mono=MONO_FONTS),
         "css_paths": [ASSETS_DIR / "style.css"],

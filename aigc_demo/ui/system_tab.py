@@ -1,4 +1,8 @@
-"""The System tab: the model manager's status, with load and unload buttons."""
+"""The System tab: the model manager's status and self-check, with load and unload buttons.
+
+Loading and unloading models affects everyone, so it is allowed to logged-in users (--auth), or
+without a login only when the app serves this machine alone (a loopback host, no share link).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,14 @@ from typing import Any
 
 import gradio as gr
 
-from aigc_demo.core.types import MODALITIES
+from aigc_demo.core.types import MODALITIES, StudioError
 from ..studio import Studio
 from .i18n import Translator
 from .playground import GPU_GROUP
 from .runs import user_errors
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class SystemTab:
@@ -35,15 +42,18 @@ class SystemTab:
             return self.studio.status()
 
         @user_errors
-        def load_model(modality: str) -> dict[str, Any]:
+        def load_model(modality: str, request: gr.Request) -> dict[str, Any]:
+            self.check_may_manage(request)
             self.studio.load(modality)
             return self.studio.status()
 
-        def unload_model(modality: str) -> dict[str, Any]:
+        def unload_model(modality: str, request: gr.Request) -> dict[str, Any]:
+            self.check_may_manage(request)
             self.studio.manager.unload(modality)
             return self.studio.status()
 
-        def unload_everything() -> dict[str, Any]:
+        def unload_everything(request: gr.Request) -> dict[str, Any]:
+            self.check_may_manage(request)
             self.studio.manager.unload_all()
             return self.studio.status()
 
@@ -51,6 +61,18 @@ class SystemTab:
         load.click(load_model, modality, status, api_name="load_model", concurrency_id=GPU_GROUP, concurrency_limit=1)
         unload.click(unload_model, modality, status, api_name="unload_model")
         unload_all.click(unload_everything, None, status, api_name="unload_all")
+
+    def may_manage(self, request: gr.Request | None) -> bool:
+        """Whether this caller may load and unload models (see the module docstring)."""
+        settings = self.studio.settings
+        if settings.auth:
+            return bool(getattr(request, "username", None))
+        return not settings.share and settings.host in LOCAL_HOSTS
+
+    def check_may_manage(self, request: gr.Request | None) -> None:
+        if not self.may_manage(request):
+            raise StudioError("Loading and unloading models needs a login when others can reach this app: "
+                              "start it with --auth (or AIGC_AUTH).")
 
     def _health_line(self) -> str:
         """The self-check in one line, and each quarantined row (so the operator sees it)."""
