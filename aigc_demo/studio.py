@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +33,6 @@ from .core.types import (
     StudioError,
     ValidationError,
     no_progress,
-    request_params,
     resolve_seed,
 )
 from .runtime import LoadedModel, ModelManager

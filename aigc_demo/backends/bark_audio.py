@@ -7,7 +7,6 @@ into one WAV file. The seed is applied once before the first piece: same seed, s
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path

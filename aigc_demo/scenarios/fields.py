@@ -160,7 +160,7 @@ def _check_table(f: Field, value: Any) -> list[list[str]]:
     if isinstance(value, str):
         try:
             raw: Any = _text_rows(value)
-        except csv.Error as error:  # e.g. a cell over the csv module's field size limit
+        except csv.Error:  # e.g. a cell over the csv module's field size limit
             raise ValidationError(f.name, f"cannot be read as a table (a cell longer than {csv.field_size_limit()} "
                                           "characters, or broken quoting)") from None
         names = {n.casefold() for c in f.columns for n in (c.name, c.label.en, c.label.zh)}

@@ -15,8 +15,9 @@ from ..industries.service import format_history
 from .i18n import scenario_key
 from .playground import GPU_GROUP
 from .review_tab import RerunTarget
-from .runs import user_errors
-from .scenario_tab import ScenarioTab, with_request_args
+from .errors import user_errors
+from .runs import with_request_args
+from .scenario_tab import ScenarioTab
 
 
 class ChatScenarioTab(ScenarioTab):

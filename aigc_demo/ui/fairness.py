@@ -27,7 +27,6 @@ from fastapi import HTTPException
 
 from ..security import session_key
 from .playground import GPU_GROUP
-from .review_tab import LIGHT_GROUP  # noqa: F401  (reviews and listings: their own group)
 from .runs import SessionRuns
 DEFAULT_RUN_SECONDS = 10.0  # the wait estimate before any run has finished
 LIGHT_QUEUE_FACTOR = 8  # light events waiting, at most this many times AIGC_QUEUE_SIZE (64 or more)

@@ -7,7 +7,6 @@ widget's value, with limits, steps and help text taken from ``aigc_demo.core.par
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Iterator
 
 import gradio as gr
@@ -21,7 +20,8 @@ from .hosting import gpu_function
 from .i18n import Translator, param_key
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
-from .runs import SessionRuns, progress_fn, session_id, user_errors
+from .errors import user_errors
+from .runs import SessionRuns, progress_fn, session_id, with_request_args
 
 GPU_GROUP = "gpu"
 EXAMPLES = {
@@ -222,14 +222,6 @@ class PlaygroundTabs:
             *_, last = updates(args)
             return last
 
-        handler = stream if modality == "text" else generate
-        positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter(name, positional) for name in names]
-            + [inspect.Parameter("request", positional, annotation=gr.Request),
-               inspect.Parameter("progress", positional, default=gr.Progress())]
-        )
-        handler.__annotations__ = {"request": gr.Request}
-        handler.__name__ = handler.__qualname__ = f"generate_{modality}"
+        handler = with_request_args(stream if modality == "text" else generate, names, f"generate_{modality}")
         handler.__doc__ = api_docstring(modality, params)
         return user_errors(handler)

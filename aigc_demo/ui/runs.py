@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 import gradio as gr
 
 from aigc_demo.core.types import CancelToken, ProgressFn
 from ..security import session_key
-from .errors import user_errors  # noqa: F401  (the handlers' one error policy; re-exported)
 
 
 class SessionRuns:
@@ -84,3 +84,17 @@ def progress_fn(progress: gr.Progress) -> ProgressFn:
         progress((step, total), desc=desc, unit="steps")
 
     return report
+
+
+def with_request_args(fn: Callable[..., Any], names: list[str], api_name: str) -> Callable[..., Any]:
+    """Give ``fn(*args)`` the named parameters ``names`` plus Gradio's request and progress,
+    so the API shows those names and Gradio passes the session and a progress tracker."""
+    Param = inspect.Parameter
+    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [Param(n, Param.POSITIONAL_OR_KEYWORD) for n in names]
+        + [Param("request", Param.POSITIONAL_OR_KEYWORD, annotation=gr.Request),
+           Param("progress", Param.POSITIONAL_OR_KEYWORD, default=gr.Progress())]
+    )
+    fn.__annotations__ = {"request": gr.Request}
+    fn.__name__ = api_name
+    return fn

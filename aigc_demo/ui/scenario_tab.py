@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import gradio as gr
 
@@ -19,23 +18,10 @@ from .panels import panel_component
 from .playground import GPU_GROUP
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
-from .runs import SessionRuns, progress_fn, session_id, user_errors
+from .errors import user_errors
+from .runs import SessionRuns, progress_fn, session_id, with_request_args
 
 LANGUAGE_CHOICES = [("English", "en"), ("中文", "zh")]
-
-
-def with_request_args(fn: Callable[..., Any], names: list[str], api_name: str) -> Callable[..., Any]:
-    """Give ``fn(*args)`` the named parameters ``names`` plus Gradio's request and progress,
-    so the API shows those names and Gradio passes the session and a progress tracker."""
-    Param = inspect.Parameter
-    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [Param(n, Param.POSITIONAL_OR_KEYWORD) for n in names]
-        + [Param("request", Param.POSITIONAL_OR_KEYWORD, annotation=gr.Request),
-           Param("progress", Param.POSITIONAL_OR_KEYWORD, default=gr.Progress())]
-    )
-    fn.__annotations__ = {"request": gr.Request}
-    fn.__name__ = api_name
-    return fn
 
 
 class ScenarioTab:

@@ -14,7 +14,7 @@ from aigc_demo.core.types import MODALITIES, StudioError
 from ..studio import Studio
 from .i18n import Translator
 from .playground import GPU_GROUP
-from .runs import user_errors
+from .errors import user_errors
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
