@@ -78,8 +78,37 @@ _V4 = (
         quarantined_at TEXT NOT NULL
     )""",
 )
+_V5 = (
+    # v5: blind A/B comparisons (record.arena): two recorded outputs of the same form made by
+    # two variants, shown in random order ("ab": A shown first), and one vote per reviewer.
+    """CREATE TABLE comparisons (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        scenario TEXT NOT NULL,
+        task TEXT NOT NULL DEFAULT '',
+        inputs TEXT NOT NULL DEFAULT '{}',
+        variant_a TEXT NOT NULL DEFAULT '{}',
+        variant_b TEXT NOT NULL DEFAULT '{}',
+        record_a TEXT NOT NULL REFERENCES records(id),
+        record_b TEXT NOT NULL REFERENCES records(id),
+        shown TEXT NOT NULL CHECK (shown IN ('ab', 'ba')),
+        session_id TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX comparisons_scenario ON comparisons(scenario, created_at)",
+    """CREATE TABLE comparison_votes (
+        comparison_id TEXT NOT NULL REFERENCES comparisons(id),
+        reviewer TEXT NOT NULL,
+        choice TEXT NOT NULL CHECK (choice IN ('A', 'B', 'tie', 'both_bad')),
+        tags TEXT NOT NULL DEFAULT '[]',
+        comment TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (comparison_id, reviewer)
+    )""",
+    "CREATE INDEX comparison_votes_updated ON comparison_votes(updated_at)",
+)
 Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
