@@ -13,6 +13,7 @@ from ..scenarios import Scenario
 from ..security import LoginGuard
 from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
+from .arena_tab import ArenaTab
 from .chat_tab import ChatScenarioTab
 from . import fairness, sessions
 from .errors import guard_app
@@ -56,10 +57,13 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
                 tab_class = ChatScenarioTab if scenario.chat else ScenarioTab
                 targets |= tab_class(studio, t, runs, bars, scenario).render(tabs)
             targets |= PlaygroundTabs(studio, t, runs, bars).render(tabs)
+            compare = ArenaTab(studio, t, runs, scenarios)
+            compare.render()
             review = ReviewTab(studio, t, [s.id for s in scenarios])
             review.render(targets)
             SystemTab(studio, t).render()
         review.register_api()
+        compare.register_api()
     # Gradio's own bound only backs up fairness.FairQueue, which refuses generation earlier
     # (per user, then AIGC_QUEUE_SIZE) and never refuses reviews because generation is busy.
     size = studio.settings.queue_size
@@ -80,6 +84,7 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "i18n": demo.i18n_translator.i18n,  # type: ignore[attr-defined]
         "theme": gr.themes.Soft(primary_hue="teal", font=SYSTEM_FONTS, font_mono=MONO_FONTS),
         "css_paths": [ASSETS_DIR / "style.css"],
+        "head": f"<script>{(ASSETS_DIR / 'arena_keys.js').read_text(encoding='utf-8')}</script>",  # A/B/T/X, 1-5
         # Only generated outputs may be served; the review database never.
         "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
         "blocked_paths": [str((Path(settings.data_dir) / "reviews.sqlite3").resolve())],
