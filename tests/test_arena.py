@@ -124,6 +124,7 @@ def test_leaderboard_counts_votes_and_says_who_is_better():
         return {"scenario": scenario, "variant_a": {"seed": 1}, "variant_b": {"seed": 2}, "winner": winner}
 
     votes = [vote("b")] * 28 + [vote("a")] * 10 + [vote("tie")] * 2 + [vote("both_bad")] + [vote("a", "retail")] * 3
+    votes += [vote("a", "film")] * 6 + [vote("b", "film")] * 5
     board = leaderboard.build(votes, {"medical": {"en": "medical reports", "zh": "医疗报告"}}, rounds=50)
     medical = board["by_industry"]["medical"]
     assert medical["votes"] == 41 and medical["ties"] == 2 and medical["both_bad"] == 1
@@ -132,8 +133,12 @@ def test_leaderboard_counts_votes_and_says_who_is_better():
     assert best["win_rate"] == pytest.approx(29 / 40) and best["ci_low"] < best["win_rate"] < best["ci_high"]
     assert best["bt_low"] <= best["bt_score"] <= best["bt_high"]
     verdict = medical["pairs"][0]["verdict"]
-    assert verdict["en"].startswith("seed=2 is better than seed=1 on medical reports: 72% of 40 votes, 95 % CI")
+    assert verdict["en"].startswith("seed=2 is better than seed=1 on medical reports: 72 % of 40 votes, 95 % CI 57-84 %")
     assert "医疗报告" in verdict["zh"] and "优于" in verdict["zh"]
     retail = board["by_industry"]["retail"]["pairs"][0]["verdict"]
     assert retail["en"].startswith("Not enough votes yet") and "投票还不够" in retail["zh"]
+    film = board["by_industry"]["film"]["pairs"][0]["verdict"]
+    assert film["en"].startswith("No clear winner on film yet: seed=1 wins 55 % of 11 votes") and "暂无明确胜者" in film["zh"]
     assert board["overall"]["votes"] == len(votes)
+    overall = {v["variant"]: v for v in board["overall"]["variants"]}
+    assert overall["seed=1"]["wins"] == 10 + 3 + 6 and overall["seed=2"]["wins"] == 28 + 5

@@ -143,16 +143,16 @@ def verdict(first: str, second: str, share: float, rated: float, both_bad: int, 
         better, worse, rate = (first, second, share / rated) if lo > 0.5 else (second, first, 1 - share / rated)
         low, high = (lo, hi) if lo > 0.5 else (1 - hi, 1 - lo)
         return {
-            "en": f"{better} is better than {worse} on {en_where}: {rate:.0%} of {int(rated)} votes, "
+            "en": f"{better} is better than {worse} on {en_where}: {rate * 100:.0f} % of {int(rated)} votes, "
                   f"95 % CI {low * 100:.0f}-{high * 100:.0f} %.",
-            "zh": f"在{zh_where}上 {better} 优于 {worse}：{int(rated)} 票中胜出 {rate:.0%}，"
+            "zh": f"在{zh_where}上 {better} 优于 {worse}：{int(rated)} 票中胜出 {rate * 100:.0f}%，"
                   f"95% 置信区间 {low * 100:.0f}-{high * 100:.0f}%。",
         }
     rate = share / rated
     return {
-        "en": f"No clear winner on {en_where} yet: {first} wins {rate:.0%} of {int(rated)} votes against {second}, "
+        "en": f"No clear winner on {en_where} yet: {first} wins {rate * 100:.0f} % of {int(rated)} votes against {second}, "
               f"95 % CI {lo * 100:.0f}-{hi * 100:.0f} % (includes 50 %).",
-        "zh": f"{zh_where}暂无明确胜者：{first} 对 {second} 在 {int(rated)} 票中胜出 {rate:.0%}，"
+        "zh": f"{zh_where}暂无明确胜者：{first} 对 {second} 在 {int(rated)} 票中胜出 {rate * 100:.0f}%，"
               f"95% 置信区间 {lo * 100:.0f}-{hi * 100:.0f}%（包含 50%）。",
     }
 
