@@ -22,34 +22,33 @@ def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def bradley_terry(games: Sequence[tuple[int, int, float]], players: int, *, prior: float = 1.0,
+def bradley_terry(games: Sequence[tuple[int, int, float]] | np.ndarray, players: int, *, prior: float = 1.0,
                   iterations: int = 2000, tolerance: float = 1e-10) -> np.ndarray:
     """Bradley-Terry strengths by Hunter's MM algorithm (normalised to geometric mean 1).
 
     ``games`` are (i, j, score of i): 1 = i won, 0 = j won, 0.5 = a tie. ``prior`` adds that
     many virtual tied games to every pair that met, so a side that won every game still gets a
     finite strength."""
-    wins = np.zeros(players)
-    meetings = np.zeros((players, players))
-    for i, j, score in games:
-        wins[i] += score
-        wins[j] += 1.0 - score
-        meetings[i, j] += 1.0
-        meetings[j, i] += 1.0
+    table = np.asarray(games, dtype=float).reshape(-1, 3)
+    first, second, score = table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2]
+    wins = np.bincount(first, score, players) + np.bincount(second, 1.0 - score, players)
+    meetings = np.bincount(first * players + second, None, players * players).reshape(players, players).astype(float)
+    meetings = meetings + meetings.T
     met = meetings > 0
-    meetings = meetings + prior * met
-    wins = wins + 0.5 * prior * met.sum(axis=1)
+    meetings += prior * met
+    wins += 0.5 * prior * met.sum(axis=1)
     strength = np.ones(players)
     active = meetings.sum(axis=1) > 0
+    if not active.any():
+        return strength
     for _ in range(iterations):
         denominator = (meetings / (strength[:, None] + strength[None, :])).sum(axis=1)
         updated = np.where(active, wins / np.where(denominator > 0, denominator, 1.0), 1.0)
-        updated = np.where(active, updated, 1.0)
-        updated /= math.exp(np.log(updated[active]).mean()) if active.any() else 1.0
-        if np.max(np.abs(updated - strength)) < tolerance:
-            strength = updated
-            break
+        updated /= math.exp(np.log(updated[active]).mean())
+        done = np.max(np.abs(updated - strength)) < tolerance
         strength = updated
+        if done:
+            break
     return strength
 
 
@@ -58,17 +57,42 @@ def elo_scale(strength: np.ndarray) -> np.ndarray:
 
 
 def bootstrap_bradley_terry(games: Sequence[tuple[int, int, float]], players: int, *, rounds: int = 200,
-                            seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                            seed: int = 0, prior: float = 1.0, iterations: int = 500,
+                            tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """2.5 and 97.5 percentiles (Elo scale) of Bradley-Terry scores over ``rounds`` resamples of
-    the games (with replacement; a fixed ``seed`` keeps the figures reproducible)."""
-    if not games:
+    the games (with replacement; a fixed ``seed`` keeps the figures reproducible). All rounds
+    run together: the MM update on a (rounds, players, players) array."""
+    if not len(games):
         return np.full(players, ELO_BASE), np.full(players, ELO_BASE)
-    rng = np.random.default_rng(seed)
-    samples = np.empty((rounds, players))
-    for r in range(rounds):
-        picked = rng.integers(0, len(games), len(games))
-        samples[r] = elo_scale(bradley_terry([games[k] for k in picked], players, iterations=500, tolerance=1e-8))
-    return np.percentile(samples, 2.5, axis=0), np.percentile(samples, 97.5, axis=0)
+    table = np.asarray(games, dtype=float).reshape(-1, 3)
+    # Resampling n games with replacement = drawing how often each distinct outcome occurs.
+    outcomes, counts = np.unique(table, axis=0, return_counts=True)
+    drawn = np.random.default_rng(seed).multinomial(len(table), counts / len(table), size=rounds).astype(float)
+    first, second, score = outcomes[:, 0].astype(int), outcomes[:, 1].astype(int), outcomes[:, 2]
+    wins = np.zeros((rounds, players))
+    meetings = np.zeros((rounds, players, players))
+    for k in range(len(outcomes)):  # one pass per distinct outcome (at most 3 per pair)
+        i, j, w = first[k], second[k], drawn[:, k]
+        wins[:, i] += w * score[k]
+        wins[:, j] += w * (1.0 - score[k])
+        meetings[:, i, j] += w
+        meetings[:, j, i] += w
+    met = meetings > 0
+    meetings += prior * met
+    wins += 0.5 * prior * met.sum(axis=2)
+    active = meetings.sum(axis=2) > 0
+    strength = np.broadcast_to(bradley_terry(table, players, prior=prior), (rounds, players)).copy()
+    for _ in range(iterations):
+        denominator = (meetings / (strength[:, :, None] + strength[:, None, :])).sum(axis=2)
+        updated = np.where(active, wins / np.where(denominator > 0, denominator, 1.0), 1.0)
+        logs = np.where(active, np.log(np.where(updated > 0, updated, 1.0)), 0.0)
+        updated /= np.exp(logs.sum(axis=1) / np.maximum(active.sum(axis=1), 1))[:, None]
+        done = np.max(np.abs(updated - strength)) < tolerance
+        strength = updated
+        if done:
+            break
+    scores = elo_scale(strength)
+    return np.percentile(scores, 2.5, axis=0), np.percentile(scores, 97.5, axis=0)
 
 
 def krippendorff_alpha(units: Mapping[Hashable, Mapping[Hashable, Hashable]], level: str = "ordinal") -> float | None:
