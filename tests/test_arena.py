@@ -142,3 +142,21 @@ def test_leaderboard_counts_votes_and_says_who_is_better():
     assert board["overall"]["votes"] == len(votes)
     overall = {v["variant"]: v for v in board["overall"]["variants"]}
     assert overall["seed=1"]["wins"] == 10 + 3 + 6 and overall["seed=2"]["wins"] == 28 + 5
+
+
+def test_a_form_cannot_name_a_server_file_but_may_name_an_upload(studio, scenarios, tmp_path):
+    secret = tmp_path / "server" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_text("date,close\n2026-01-02,10\n2026-01-05,11\n2026-01-06,12\n", encoding="utf-8")
+    for value in (str(secret), {"path": str(secret)}, "../" * 12 + str(secret)[1:]):
+        with pytest.raises(ValidationError) as caught:
+            run_comparison(studio, scenarios, "market", {"prices": value}, upload_roots=[tmp_path / "uploads"])
+        assert caught.value.field == "prices" and "uploaded file" in str(caught.value)
+    upload = tmp_path / "uploads" / "abc" / "prices.csv"
+    upload.parent.mkdir(parents=True)
+    upload.write_text(secret.read_text(), encoding="utf-8")
+    comparison, _ = run_comparison(studio, scenarios, "market", {"prices": {"path": str(upload)}},
+                                   upload_roots=[tmp_path / "uploads"])
+    assert comparison.inputs["prices"] == str(upload)
+    default, _ = run_comparison(studio, scenarios, "market", {"prices": "assets/data/sample_prices.csv"})
+    assert default.inputs["prices"].endswith("sample_prices.csv")

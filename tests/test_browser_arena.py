@@ -1,5 +1,6 @@
-"""Browser: a reviewer runs a blind comparison on Medical, votes with the keyboard, rates the
-next queued output with a digit key, and sees the leaderboard change - in English and Chinese."""
+"""Browser: a reviewer runs a blind comparison on Medical (in English from the Medical tab's
+"Compare this form" button, in Chinese from the Compare tab's industry list), votes with the
+keyboard, rates the next queued output with a digit key, and sees the leaderboard change."""
 
 from __future__ import annotations
 
@@ -39,8 +40,15 @@ def test_compare_on_medical_vote_by_keyboard_and_see_the_leaderboard_change(brow
         expect(page.locator("#arena-verdicts")).to_contain_text(words["votes"].rstrip(":："))
         before = _votes(page, words["votes"])
 
-        page.locator("#arena-industry input").click()
-        page.get_by_role("option", name=words["medical"]).click()
+        if locale == "en-US":  # from the Medical tab: its form travels to the Compare tab
+            page.get_by_role("tab", name="Medical", exact=True).click()
+            page.locator("#tab-medical").get_by_role("button", name="Compare this form (A/B)").click()
+            expect(page.get_by_role("tab", name=words["tab"], exact=True)).to_have_attribute("aria-selected", "true")
+            expect(page.locator("#arena-form textarea")).to_have_value(re.compile(r'"exam_type"'))
+        else:  # in the Compare tab: pick the industry
+            page.locator("#arena-industry input").click()
+            page.get_by_role("option", name=words["medical"]).click()
+        expect(page.locator("#arena-industry input")).to_have_value(words["medical"])
         page.get_by_role("button", name=words["run"]).click()
         expect(page.locator("#arena-comparison textarea, #arena-comparison input").first).to_have_value(
             re.compile(r"^[0-9a-f]{32}$"), timeout=RUN_TIMEOUT_MS)

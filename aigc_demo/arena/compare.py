@@ -16,8 +16,9 @@ text. Both outputs are recorded like any other run, and the comparison row joins
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from string import Template
 from typing import Any
 
@@ -27,6 +28,7 @@ from aigc_demo.core.types import MAX_SEED, CancelToken, GenerationResult, Valida
 from aigc_demo.record.arena import Comparison, add_comparison, as_mapping
 from aigc_demo.record.models import PLAYGROUND
 from aigc_demo.scenarios import Scenario
+from aigc_demo.scenarios.fields import ROOT
 from aigc_demo.scenarios.model import Task
 from aigc_demo.scenarios.runner import run_scenario
 from aigc_demo.studio import RunContext, Studio
@@ -140,13 +142,33 @@ def _run_playground_side(studio: Studio, form: Mapping[str, Any], variant: Mappi
     return Side(result.text or "", result.record_id, result)
 
 
+def check_file_fields(scenario: Scenario, form: Mapping[str, Any], roots: Sequence[Path]) -> None:
+    """A form sent as JSON could name any file on the server: file fields may only name their
+    default, or a file under ``roots`` (where uploads land)."""
+    for f in scenario.fields:
+        value = form.get(f.name)
+        if f.kind != "file" or value in (None, ""):
+            continue
+        raw = value.get("path") or value.get("name") if isinstance(value, Mapping) else value
+        if not isinstance(raw, (str, Path)) or not str(raw).strip():
+            continue
+        path = Path(str(raw)).expanduser()
+        path = (path if path.is_absolute() else ROOT / path).resolve()
+        allowed = [(ROOT / str(f.default)).resolve()] if f.default else []
+        if path in allowed or any(path.is_relative_to(Path(root).resolve()) for root in roots):
+            continue
+        raise ValidationError(f.name, "must be an uploaded file (or left empty for the worked example)")
+
+
 def run_comparison(studio: Studio, scenarios: Mapping[str, Scenario], industry: str = DEFAULT_INDUSTRY,
                    form: Any = None, variant_a: Any = None, variant_b: Any = None, *, session_id: str = "",
-                   cancel: CancelToken | None = None, shown: str | None = None) -> tuple[Comparison, dict[str, Side]]:
+                   cancel: CancelToken | None = None, shown: str | None = None,
+                   upload_roots: Sequence[Path] = ()) -> tuple[Comparison, dict[str, Side]]:
     """Run both variants on the same form, record both outputs and the comparison.
 
     Returns the comparison and the sides by the label they are shown under ({"A": ..., "B": ...}).
-    ``shown`` fixes the order ("ab"/"ba"; tests), else it is random."""
+    ``shown`` fixes the order ("ab"/"ba"; tests), else it is random. File fields may name only
+    their default or a file under ``upload_roots``."""
     industry = (industry or DEFAULT_INDUSTRY).strip() if isinstance(industry, str) else industry
     if industry != PLAYGROUND and industry not in scenarios:
         raise ValidationError("industry", f"must be one of {', '.join([*scenarios, PLAYGROUND])} (got {industry!r})")
@@ -170,6 +192,7 @@ def run_comparison(studio: Studio, scenarios: Mapping[str, Scenario], industry: 
     else:
         scenario = scenarios[industry]
         task_name = main_task(scenario).name
+        check_file_fields(scenario, form_values, upload_roots)
         values = dict(scenario.validate_values({**scenario.defaults(), **form_values}))  # errors name the field
         for key, variant in (("a", a), ("b", b)):
             sides[key] = _run_scenario_side(studio, scenario, values, variant, variant.get("seed", shared_seed),

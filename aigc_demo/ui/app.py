@@ -53,12 +53,15 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
         bars = ReviewBars(studio, t)
         targets: dict[str, RerunTarget] = {}
         with gr.Tabs() as tabs:
+            industry_tabs = []
             for scenario in scenarios:
                 tab_class = ChatScenarioTab if scenario.chat else ScenarioTab
-                targets |= tab_class(studio, t, runs, bars, scenario).render(tabs)
+                industry_tabs.append(tab_class(studio, t, runs, bars, scenario))
+                targets |= industry_tabs[-1].render(tabs)
             targets |= PlaygroundTabs(studio, t, runs, bars).render(tabs)
             compare = ArenaTab(studio, t, runs, scenarios)
             compare.render()
+            compare.wire_form_buttons(tabs, industry_tabs)
             review = ReviewTab(studio, t, [s.id for s in scenarios])
             review.render(targets)
             SystemTab(studio, t).render()

@@ -7,12 +7,14 @@ vote, 1-5 rate the queued output, N the next comparison.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from typing import Any, Mapping, Sequence
 
 import gradio as gr
 import pandas as pd
+from gradio.utils import get_upload_folder
 
 from aigc_demo.core.text import lang
 from aigc_demo.core.types import StudioError, ValidationError
@@ -72,7 +74,7 @@ class ArenaTab:
         token = self.runs.start(session, "arena")
         try:
             comparison, sides = run_comparison(self.studio, self.scenarios, industry, form, variant_a, variant_b,
-                                               session_id=session, cancel=token)
+                                               session_id=session, cancel=token, upload_roots=[get_upload_folder()])
         except StudioError as error:
             raise _error(error) from error
         finally:
@@ -167,10 +169,12 @@ class ArenaTab:
             gr.Markdown(t("arena.intro"))
             with gr.Row():
                 industry = gr.Dropdown(choices, value=DEFAULT_INDUSTRY, label=t("arena.industry"), elem_id="arena-industry")
+                self._industry_input = industry
                 variant_a = gr.Textbox('{"seed": 1}', label=t("arena.variant_a"), info=t("arena.variant_info"),
                                        elem_id="arena-variant-a")
                 variant_b = gr.Textbox('{"seed": 2}', label=t("arena.variant_b"), elem_id="arena-variant-b")
             form = gr.Textbox("", label=t("arena.form"), info=t("arena.form_info"), lines=2, elem_id="arena-form")
+            self._form_input = form
             run = gr.Button(t("arena.run"), variant="primary", elem_id="arena-run")
             with gr.Row():
                 comparison_id = gr.Textbox(label=t("arena.comparison"), interactive=False, elem_id="arena-comparison")
@@ -229,6 +233,23 @@ class ArenaTab:
         for trigger in (refresh.click, tab.select, board_industry.change):
             trigger(self._board_view, board_industry, board_outputs, api_visibility="private", **LIGHT)
         export.click(self.export_preferences, board_industry, files, api_name="export_preferences", **LIGHT)
+
+    def wire_form_buttons(self, outer: gr.Tabs, industry_tabs: Sequence[Any]) -> None:
+        """Each industry tab's "Compare this form" button: its form (as JSON) and industry go to
+        this tab, which is selected. Tabs without such a button are left alone."""
+        for tab in industry_tabs:
+            button, inputs = getattr(tab, "compare_button", None), getattr(tab, "form_inputs", None)
+            if button is None or inputs is None:
+                continue
+            names = [f.name for f in tab.scenario.fields]
+
+            def take(*values: Any, _id: str = tab.scenario.id, _names: list[str] = names) -> tuple[Any, ...]:
+                form = json.dumps(dict(zip(_names, values)), ensure_ascii=False, default=str)
+                return gr.Tabs(selected="compare"), _id, form
+
+            # raw values, as the scenario's own run gets them: its validation reads them later
+            button.click(take, inputs, [outer, self._industry_input, self._form_input], preprocess=False,
+                         queue=False, api_visibility="private")
 
     def register_api(self) -> None:
         """Typed API-only endpoints (call outside any layout block)."""

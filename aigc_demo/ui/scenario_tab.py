@@ -45,6 +45,9 @@ class ScenarioTab:
                     with gr.Row():
                         run = gr.Button(self.t("ui.run_scenario"), variant="primary", elem_classes=["run-button"])
                         stop = gr.Button(self.t("ui.stop"), variant="stop", elem_classes=["stop-button"])
+                    # wired by the Compare tab (ui.arena_tab): takes this form there
+                    self.compare_button = gr.Button(self.t("arena.compare_form"), size="sm", elem_classes=["compare-form"])
+                    self.form_inputs = inputs
                     if s.examples:
                         rows = s.example_rows()
                         gr.Examples(rows, inputs=inputs, label=self.t("ui.examples"),
