@@ -12,9 +12,7 @@ Per industry and overall, from every vote (one per reviewer per comparison):
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from itertools import combinations
 from typing import Any
 
 from .stats import bootstrap_bradley_terry, bradley_terry, elo_scale, wilson
@@ -22,7 +20,6 @@ from .stats import bootstrap_bradley_terry, bradley_terry, elo_scale, wilson
 MIN_VOTES = 10  # fewer votes on a pair than this: "not enough votes yet"
 OVERALL = "overall"
 OVERALL_NAME = {"en": "all industries", "zh": "所有行业"}
-NAMED_KEYS = ("seed", "params", "prompt", "system_prompt")
 
 
 def variant_name(variant: Mapping[str, Any]) -> str:
@@ -155,7 +152,3 @@ def verdict(first: str, second: str, share: float, rated: float, both_bad: int, 
         "zh": f"{zh_where}暂无明确胜者：{first} 对 {second} 在 {int(rated)} 票中胜出 {rate * 100:.0f}%，"
               f"95% 置信区间 {lo * 100:.0f}-{hi * 100:.0f}%（包含 50%）。",
     }
-
-
-def as_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2)

@@ -26,7 +26,7 @@ from ..record import arena
 from ..record.models import MAX_COMMENT_CHARS, PLAYGROUND
 from ..scenarios import Scenario
 from ..studio import Studio
-from .i18n import Translator
+from .i18n import Translator, ui_strings
 from .playground import GPU_GROUP
 from .review_bar import DEFAULT_TAGS
 from .review_tab import LIGHT_GROUP
@@ -332,8 +332,7 @@ class ArenaTab:
         return "\n".join(lines), pd.DataFrame(rows, columns=BOARD_COLUMNS), chart
 
     def _text(self, request: gr.Request | None, key: str) -> str:
-        from .i18n import ui_strings
-
+        """A UI string in the caller's language (for text made at run time)."""
         return ui_strings()[key][_language(request)]
 
     def _say(self, request: gr.Request | None, key: str) -> str:
