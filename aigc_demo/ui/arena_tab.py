@@ -327,8 +327,9 @@ class ArenaTab:
         rows = [[v["variant"], v["votes"], v["wins"], v["losses"], v["ties"], v["both_bad"],
                  v["win_rate"], f"{v['ci_low']:.2f}-{v['ci_high']:.2f}", v["bt_score"], f"{v['bt_low']:.0f}-{v['bt_high']:.0f}"]
                 for v in group["variants"]]
+        # typed even when empty: the chart keeps the axis types of the first data it gets
         chart = pd.DataFrame([{"variant": v["variant"], "win_rate": v["win_rate"] or 0.0} for v in group["variants"]],
-                             columns=["variant", "win_rate"])
+                             columns=["variant", "win_rate"]).astype({"variant": str, "win_rate": float})
         return "\n".join(lines), pd.DataFrame(rows, columns=BOARD_COLUMNS), chart
 
     def _text(self, request: gr.Request | None, key: str) -> str:
