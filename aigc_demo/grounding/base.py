@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from . import terms
-from .numbers import Quantity, backed, dates, quantities
+from .numbers import dates, index, quantities
 
 
 @dataclass(frozen=True)
@@ -87,18 +88,17 @@ def flag(kind: str, industry: str, text: str, start: int, end: int, **values: An
 YEAR_SECONDS = 3.2e7
 
 
-def number_flags(text: str, source: str, industry: str, *, exempt: tuple[str, ...] = ("time",),
-                 extra: tuple[Quantity, ...] = ()) -> list[Flag]:
+def number_flags(text: str, source: str, industry: str, *, exempt: tuple[str, ...] = ("time",)) -> list[Flag]:
     """Every number (and date) in ``text`` that ``source`` does not back, except quantities of
     the ``exempt`` dimensions (by default durations up to a year: when a plan, a follow-up or
     a reply chooses them itself, there is nothing to back them)."""
-    sources = (*quantities(source), *extra)
+    sources = index(source)
     known_dates = {d for d, _, _ in dates(source)}
     out = [flag("date", industry, text, start, end) for iso, start, end in dates(text) if iso not in known_dates]
     for q in quantities(text):
         if q.dimension in exempt and (q.dimension != "time" or q.base <= YEAR_SECONDS):
             continue
-        verdict = backed(q, sources)
+        verdict = sources.backed(q)
         if verdict != "ok":
             out.append(flag(verdict, industry, text, q.start, q.end))
     return out
@@ -122,5 +122,6 @@ def pieces(text: str, clauses: bool = False) -> list[tuple[int, int]]:
 
 
 def piece_at(spans: list[tuple[int, int]], position: int) -> tuple[int, int]:
-    """The piece holding ``position``."""
-    return next(((a, b) for a, b in spans if a <= position < b), (position, position))
+    """The piece holding ``position`` (``spans`` in order, as :func:`pieces` gives them)."""
+    i = bisect_right(spans, (position, float("inf"))) - 1
+    return spans[i] if i >= 0 and spans[i][0] <= position < spans[i][1] else (position, position)

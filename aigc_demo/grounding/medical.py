@@ -6,6 +6,7 @@ other way round), sides (left / right / both) never dictated for a finding, and 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from . import terms
 from .base import Flag, RunInputs, flag, number_flags, piece_at, pieces, register
@@ -24,6 +25,7 @@ def _negated(text: str, clauses: list[tuple[int, int]], position: int) -> bool:
     return bool(terms.cues("negation_cues").search(text, start, position))
 
 
+@lru_cache(maxsize=64)  # the dictation is read again for every output of a run
 def polarity(text: str) -> dict[str, set[bool]]:
     """For each finding the text mentions: {True} present, {False} absent, or both."""
     clauses = pieces(text, clauses=True)
@@ -55,11 +57,10 @@ def _findings(text: str, dictated: str, indication: str) -> list[Flag]:
             continue
         present = not _negated(text, clauses, m.start)
         if present not in known[m.concept]:
-            said = {True: ("present", "存在"), False: ("absent", "未见")}[not present]
+            said = {True: {"en": "dictated as present", "zh": "口述为存在"},
+                    False: {"en": "dictated as absent", "zh": "口述为未见"}}[not present]
             start, end = piece_at(clauses, m.start)
-            out.append(Flag("negation", text[start:end].strip(), start, end,
-                            terms.reason("negation", INDUSTRY, span=text[start:end].strip(),
-                                         detail=f"{said[0]} / {said[1]}")))
+            out.append(flag("negation", INDUSTRY, text, start, end, detail=said))
     return out
 
 

@@ -12,7 +12,9 @@ Standard library only.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 # unit as written (lower case) -> (dimension, factor to the dimension's base unit)
@@ -112,6 +114,11 @@ def _masked(text: str) -> str:
 
 def quantities(text: str) -> list[Quantity]:
     """Every number in ``text`` (see the module docstring), in order."""
+    return list(_quantities(text))
+
+
+@lru_cache(maxsize=256)  # a run's inputs are read for every output; a text by several checks
+def _quantities(text: str) -> tuple[Quantity, ...]:
     masked = _masked(text)
     out: list[Quantity] = []
     for m in _NUMBER.finditer(masked):
@@ -131,7 +138,7 @@ def quantities(text: str) -> list[Quantity]:
         unit = m.group(2) if m.group(2) in UNITS else ""
         out.append(Quantity(float(value), 0, unit, m.group(0), m.start(), m.end()))
     out.sort(key=lambda q: q.start)
-    return [_range_unit(q, out[i + 1], masked) if i + 1 < len(out) else q for i, q in enumerate(out)]
+    return tuple(_range_unit(q, out[i + 1], masked) if i + 1 < len(out) else q for i, q in enumerate(out))
 
 
 _RANGE = re.compile(r"\s*(?:-|–|—|~|～|to|至|到)\s*$", re.IGNORECASE)
@@ -178,3 +185,31 @@ def backed(q: Quantity, sources: Iterable[Quantity]) -> str:
             return "ok"
         digits = digits or same_number(q, s)
     return "unit" if digits else "number"
+
+
+class NumberIndex:
+    """The numbers of a source text, sorted, so :meth:`backed` looks only at near values (and
+    at quantities of the same dimension, which a unit change may have rescaled)."""
+
+    def __init__(self, sources: Iterable[Quantity]) -> None:
+        ordered = sorted(sources, key=lambda s: abs(s.value))
+        self.values = [abs(s.value) for s in ordered]
+        self.sources = ordered
+        self.by_dimension: dict[str, list[Quantity]] = {}
+        for s in ordered:
+            if s.dimension:
+                self.by_dimension.setdefault(s.dimension, []).append(s)
+
+    def backed(self, q: Quantity) -> str:
+        """As :func:`backed`, over this index."""
+        value, tolerance = abs(q.value), 0.5 * 10 ** -q.decimals + 1e-6 * max(1.0, abs(q.value))
+        near = self.sources[bisect_left(self.values, value - tolerance):bisect_right(self.values, value + tolerance)]
+        if any(same_quantity(q, s) for s in near) or any(same_quantity(q, s) for s in self.by_dimension.get(q.dimension, ())):
+            return "ok"
+        return "unit" if any(same_number(q, s) for s in near) else "number"
+
+
+@lru_cache(maxsize=64)
+def index(source: str) -> NumberIndex:
+    """The (cached) number index of a source text."""
+    return NumberIndex(_quantities(source))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -51,10 +51,27 @@ def cues(section: str) -> re.Pattern[str]:
     return re.compile("|".join(_pattern(w) for w in words), re.IGNORECASE)
 
 
+@lru_cache(maxsize=None)
+def _scanners(section: str) -> tuple[re.Pattern[str], ...]:
+    """The section's concepts in two regexes (one named group per concept): the word-start
+    patterns behind one shared look-behind, and the others. Two passes over a text."""
+    words: dict[str, list[str]] = {}
+    others: dict[str, list[str]] = {}
+    for name, group in data()[section].items():
+        for word in group:
+            (words if word.isascii() and word[:1].isalnum() else others).setdefault(name, []).append(word)
+    scanners = []
+    for table, prefix, flags in ((words, "(?<![A-Za-z0-9])", re.IGNORECASE), (others, "", 0)):
+        if table:
+            body = "|".join(f"(?P<{name}>{'|'.join(group)})" for name, group in table.items())
+            scanners.append(re.compile(f"{prefix}(?:{body})", flags))
+    return tuple(scanners)
+
+
 def find(section: str, text: str) -> list[Mention]:
-    """Every mention of the section's concepts in ``text``, in order (overlaps dropped)."""
-    found = sorted((Mention(name, m.group(0), m.start(), m.end())
-                    for name, regex in concepts(section) for m in regex.finditer(text)),
+    """Every mention of the section's concepts in ``text``, in order, without overlaps."""
+    found = sorted((Mention(m.lastgroup or "", m.group(0), m.start(), m.end())
+                    for scanner in _scanners(section) for m in scanner.finditer(text)),
                    key=lambda m: (m.start, -(m.end - m.start)))
     out: list[Mention] = []
     for mention in found:
@@ -63,13 +80,18 @@ def find(section: str, text: str) -> list[Mention]:
     return out
 
 
-def mentioned(section: str, text: str) -> set[str]:
+@lru_cache(maxsize=512)  # the inputs of a run are asked again for every output
+def mentioned(section: str, text: str) -> frozenset[str]:
     """The concepts of a section that ``text`` mentions."""
-    return {name for name, regex in concepts(section) if regex.search(text)}
+    return frozenset(m.concept for m in find(section, text))
 
 
 def reason(kind: str, industry: str, **values: Any) -> dict[str, str]:
-    """The bilingual plain-language reason of a flag."""
+    """The bilingual plain-language reason of a flag; a value given as ``{"en", "zh"}`` is
+    put in each language's reason in that language."""
     source = data()["sources"].get(industry, {"en": "the inputs", "zh": "输入"})
     template = data()["reasons"][kind]
-    return {language: template[language].format(source=source[language], **values) for language in ("en", "zh")}
+    return {language: template[language].format(
+                source=source[language],
+                **{k: v[language] if isinstance(v, Mapping) else v for k, v in values.items()})
+            for language in ("en", "zh")}

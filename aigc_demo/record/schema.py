@@ -78,8 +78,12 @@ _V4 = (
         quarantined_at TEXT NOT NULL
     )""",
 )
+_V5 = (
+    # v5: the grounding checks' flags of a text output (aigc_demo.grounding), as JSON.
+    "ALTER TABLE records ADD COLUMN checks TEXT NOT NULL DEFAULT '[]'",
+)
 Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
