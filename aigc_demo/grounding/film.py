@@ -11,7 +11,8 @@ INDUSTRY = "film"
 HEADING = re.compile(r"(?m)^[ \t>#*]*(?:scene\s*\d+|场景\s*\d+|第\s*[\d一二三四五六七八九十]+\s*场)", re.IGNORECASE)
 SPEAKER = re.compile(
     r"(?m)^[ \t>*]*(?P<name>[A-Z][A-Z0-9 .'\-]{0,30}?|[\u4e00-\u9fff·]{1,8})\s*(?:[(（][^)）\n]{0,30}[)）])?\s*\**\s*[:：]")
-NOT_SPEAKERS = re.compile(r"^(?:scene|int|ext|场景|内景|外景|第.+场)", re.IGNORECASE)
+NOT_SPEAKERS = re.compile(r"^(?:scene|int|ext|action|cut to|fade in|fade out|title|super|transition|场景|内景|外景|第.+场|"
+                          r"动作|画面|镜头|时间|地点|人物|场景设定|转场)", re.IGNORECASE)
 ALWAYS_ALLOWED = {"NARRATOR", "VOICE", "V.O", "旁白", "画外音"}
 _NAME_END = re.compile(r"[(（,，、:：;；]")
 TITLES = {"DR.", "DR", "MR.", "MR", "MRS.", "MRS", "MS.", "MS"}
