@@ -54,14 +54,17 @@ def cues(section: str) -> re.Pattern[str]:
 @lru_cache(maxsize=None)
 def _scanners(section: str) -> tuple[re.Pattern[str], ...]:
     """The section's concepts in two regexes (one named group per concept): the word-start
-    patterns behind one shared look-behind, and the others. Two passes over a text."""
+    patterns behind one shared look-behind, and the others behind a look-ahead for their first
+    characters (when they all start with a plain one). Two fast passes over a text."""
     words: dict[str, list[str]] = {}
     others: dict[str, list[str]] = {}
     for name, group in data()[section].items():
         for word in group:
             (words if word.isascii() and word[:1].isalnum() else others).setdefault(name, []).append(word)
     scanners = []
-    for table, prefix, flags in ((words, "(?<![A-Za-z0-9])", re.IGNORECASE), (others, "", 0)):
+    starts = {w[0] for group in others.values() for w in group}
+    first = f"(?=[{''.join(re.escape(c) for c in sorted(starts))}])" if starts and not starts & set("\\([.^$*+?{|") else ""
+    for table, prefix, flags in ((words, "(?<![A-Za-z0-9])", re.IGNORECASE), (others, first, 0)):
         if table:
             body = "|".join(f"(?P<{name}>{'|'.join(group)})" for name, group in table.items())
             scanners.append(re.compile(f"{prefix}(?:{body})", flags))
