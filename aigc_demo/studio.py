@@ -50,6 +50,7 @@ class RunContext:
     task: str = ""
     session_id: str = ""
     inputs: Mapping[str, Any] = field(default_factory=dict)  # the scenario form, for re-runs
+    check: Callable[[str], list[dict[str, Any]]] | None = None  # grounding flags of a text output
 
 
 TIMEOUT_NOTE = "stopped after the time limit of {seconds:g} s (AIGC_RUN_TIMEOUT_SECONDS)"
@@ -289,6 +290,7 @@ class Studio:
             "inputs": dict(context.inputs),
         })
         fields["file_paths"] = [str(p) for p in result.files]  # real paths: the files exist under them
+        fields["checks"] = context.check(fields["output_text"]) if context.check and fields["output_text"] else []
         return fields
 
     # ------------------------------------------------------------ status

@@ -75,6 +75,7 @@ class OutputRecord:
     status: str = "ok"
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)  # scenario form values, for re-runs
+    checks: list[dict[str, Any]] = field(default_factory=list)  # grounding flags of a text output
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=utc_now)
 

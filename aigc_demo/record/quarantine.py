@@ -19,7 +19,8 @@ from aigc_demo.core.types import MODALITIES
 from .models import STATUSES, utc_now
 
 # column -> (the JSON type it must hold, the value a damaged cell is reset to)
-RECORD_JSON = {"params": (dict, "{}"), "notes": (list, "[]"), "file_paths": (list, "[]"), "inputs": (dict, "{}")}
+RECORD_JSON = {"params": (dict, "{}"), "notes": (list, "[]"), "file_paths": (list, "[]"), "inputs": (dict, "{}"),
+               "checks": (list, "[]")}
 REVIEW_JSON = {"tags": (list, "[]")}
 
 

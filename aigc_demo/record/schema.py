@@ -106,6 +106,8 @@ _V5 = (
         PRIMARY KEY (comparison_id, reviewer)
     )""",
     "CREATE INDEX comparison_votes_updated ON comparison_votes(updated_at)",
+    # v5 also: the grounding checks' flags of a text output (aigc_demo.grounding), as JSON.
+    "ALTER TABLE records ADD COLUMN checks TEXT NOT NULL DEFAULT '[]'",
 )
 Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4, _V5]

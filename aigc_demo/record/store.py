@@ -242,6 +242,7 @@ class ReviewStore:
             file_paths=json.dumps(paths, ensure_ascii=False),
             notes=_valid_text(json.dumps([str(n) for n in record.notes], ensure_ascii=False)),
             inputs=_valid_text(json.dumps(record.inputs or {}, ensure_ascii=False, default=str)),
+            checks=_valid_text(json.dumps(record.checks or [], ensure_ascii=False, default=str)),
             scenario=record.scenario or PLAYGROUND,
             load_seconds=float(record.load_seconds or 0.0),
             generate_seconds=float(record.generate_seconds or 0.0),
@@ -253,6 +254,7 @@ class ReviewStore:
         values["params"] = json.loads(values["params"])
         values["notes"] = json.loads(values["notes"])
         values["inputs"] = json.loads(values["inputs"])
+        values["checks"] = json.loads(values["checks"])
         values["file_paths"] = [str(self.resolve_path(p)) for p in json.loads(values["file_paths"])]
         return OutputRecord(**values)
 

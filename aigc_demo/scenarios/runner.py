@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from aigc_demo import grounding
 from aigc_demo.core.params import check_range
 from aigc_demo.core.quality import FLAG
 from aigc_demo.core.types import (
@@ -117,7 +118,8 @@ def run_scenario(
             if task.structure:  # the model may answer only JSON of these parts (where it can be enforced)
                 params["response_schema"] = structure.schema(task.structure, language)
             request = studio.request(task.generator, prompt, params, capped=True)
-            context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed})
+            check = grounding.checker(scenario, task.name, values, state.computed, language) if task.generator == "text" else None
+            context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed}, check=check)
             label = f"{task.name}" + (f" {index}/{len(items)}" if len(items) > 1 else "")
             clock = TaskClock(state, label, f"task {number} of {len(scenario.tasks)}", task.generator, progress)
             try:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 import gradio as gr
 
 from aigc_demo.core.types import StudioError
+from ..grounding.view import flags_markdown
 from ..record import normalize_rating
 from ..record.models import MAX_COMMENT_CHARS
 from ..studio import Studio
@@ -48,10 +49,19 @@ class ReviewBars:
             with gr.Accordion(self.t("review.comment"), open=False):
                 comment = gr.Textbox(label=self.t("review.comment"), max_length=MAX_COMMENT_CHARS)
             confirmation = gr.Markdown(elem_classes=["review-confirmation"])
+            checks = gr.Markdown(visible=False, elem_classes=["review-checks"])
+        record_ids.change(self.checks, record_ids, checks, queue=False, show_progress="hidden", api_visibility="private")
         fields = [record_ids, reasons, comment]
         up.click(self._thumbs("up"), fields, [confirmation, stars], queue=False, api_visibility="private")
         down.click(self._thumbs("down"), fields, [confirmation, stars], queue=False, api_visibility="private")
         save.click(self.save, [stars, *fields], [confirmation, stars], queue=False, api_visibility="private")
+
+    def checks(self, record_ids: list[str] | None) -> Any:
+        """The grounding flags stored with the output's records; hidden when there are none."""
+        flags = [flag for record_id in record_ids or []
+                 if (record := self.studio.store.get_record(record_id)) is not None for flag in record.checks]
+        text = flags_markdown(flags)
+        return gr.update(value=text, visible=bool(text))
 
     def _thumbs(self, rating: str) -> Callable[..., tuple[str, Any]]:
         def save(record_ids: list[str] | None, tags: list[str] | None, comment: str, request: gr.Request) -> tuple[str, Any]:
