@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from aigc_demo.record.schema import migrate
 from aigc_demo import grounding
 from aigc_demo.grounding import terms
 from aigc_demo.grounding.evaluate import INDUSTRIES, evaluate, inputs_of, load_cases, results_table
@@ -144,15 +145,14 @@ def test_flags_are_stored_with_the_record_and_exported(tmp_path, scenarios):
 
 def test_an_older_database_gains_the_checks_column(tmp_path):
     data = tmp_path / "data"
-    with ReviewStore(data) as store:
-        record_id = store.add_record(OutputRecord("text", output_text="old"))
-    conn = sqlite3.connect(data / "reviews.sqlite3")
-    conn.execute("ALTER TABLE records DROP COLUMN checks")
-    conn.execute("PRAGMA user_version = 4")
-    conn.commit()
+    data.mkdir()
+    conn = sqlite3.connect(data / "reviews.sqlite3", isolation_level=None)
+    migrate(conn, target=4)  # a database as the last release left it
+    conn.execute("INSERT INTO records (id, created_at, scenario, modality, output_text) "
+                 "VALUES ('old1', '2026-11-30T00:00:00+00:00', 'playground', 'text', 'old')")
     conn.close()
     with ReviewStore(data) as store:
-        assert store.migrated_from == 4 and store.get_record(record_id).checks == []
+        assert store.migrated_from == 4 and store.get_record("old1").checks == []
 
 
 def test_a_damaged_checks_cell_is_quarantined_not_fatal(tmp_path):
