@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 CLIENTS_PER_APP = 5
 RECORDS = 20  # 2 apps x 5 clients x 20 records = 200 review submissions
 GENERATIONS_PER_APP = 4
@@ -21,6 +19,7 @@ def _client(url: str):
     return Client(url, analytics_enabled=False, verbose=False, httpx_kwargs={"timeout": 300})  # a busy machine
 
 
+@pytest.mark.slow
 def test_two_replicas_share_reviews_and_record_outputs_without_conflict(tmp_path, postgres, app_cache):
     from conftest import running_app
 
@@ -78,3 +77,39 @@ def test_two_replicas_share_reviews_and_record_outputs_without_conflict(tmp_path
         assert len(set(paths)) == len(paths) and all(p.is_file() and p.parent == data.resolve() / "outputs" for p in paths)
         assert all(images[rid]["status"] == "ok" for rid in made)
         assert store.check_files().missing == []
+
+
+def test_start_up_cleaning_leaves_a_running_job_of_another_replica_alone(tmp_path):
+    import os
+    import time
+
+    from aigc_demo.core.files import staging_dir
+    from aigc_demo.record import ReviewStore
+    from aigc_demo.record.health import STAGING_MIN_AGE_SECONDS, remove_leftovers, self_check
+
+    with ReviewStore(tmp_path / "data") as store:
+        running = staging_dir(store.outputs_dir)  # another replica's run, still writing
+        (running / "video-part.mp4").write_bytes(b"x")
+        crashed = staging_dir(store.outputs_dir)  # a run that died long ago
+        left = crashed / "image-half.png"
+        left.write_bytes(b"y")
+        old = time.time() - 2 * STAGING_MIN_AGE_SECONDS
+        os.utime(left, (old, old))
+        assert remove_leftovers(store) == 1
+    assert running.is_dir() and not crashed.exists()
+
+    # replicas starting at once on one folder (in containers they may even share a pid)
+    results: list[bool] = []
+
+    def start_one() -> None:
+        health = self_check(tmp_path / "data", 1)
+        results.append(health.ok)
+        health.store.close()
+
+    threads = [threading.Thread(target=start_one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 8
+    assert not list((tmp_path / "data").glob(".write-check-*"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ class Health:
 def _data_dir(path: Path) -> Check:
     try:
         (path / "outputs").mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-check-{os.getpid()}"
+        probe = path / f".write-check-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # replicas may share the folder (and a pid)
         with open(probe, "wb") as handle:
             handle.write(b"ok")
             handle.flush()
