@@ -171,8 +171,12 @@ def _as_sqlite_error(error: Exception) -> sqlite3.Error:
     for cls in type(error).__mro__:
         mapped = getattr(sqlite3, cls.__name__, None)
         if isinstance(mapped, type) and issubclass(mapped, sqlite3.Error):
-            return mapped(str(error).strip())
-    return sqlite3.DatabaseError(str(error).strip())
+            return mapped(_one_line(error))
+    return sqlite3.DatabaseError(_one_line(error))
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
 
 
 class PgConnection:
@@ -241,7 +245,7 @@ class PgConnection:
                 self.raw.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
         except Exception as error:
             if _is_driver_error(error):
-                return f"table {table}: {str(error).strip()}"
+                return f"table {table}: {_one_line(error)}"
             raise
         return "ok"
 
@@ -284,7 +288,7 @@ class PostgresDatabase:
             raw = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory,
                                   connect_timeout=CONNECT_TIMEOUT_S, application_name="aigc-studio")
         except psycopg.Error as error:
-            raise sqlite3.OperationalError(f"cannot connect to {self.location}: {str(error).strip()}") from error
+            raise sqlite3.OperationalError(f"cannot connect: {_one_line(error)}") from error
         raw.adapters.register_loader("numeric", FloatLoader)  # AVG() etc. as float, as SQLite
         conn = PgConnection(raw)
         try:
