@@ -58,8 +58,8 @@ class Database(Protocol):
 
 
 def open_database(data_dir: Path, url: str | None = None) -> Database:
-    """SQLite in ``data_dir`` when ``url`` is empty (or ``sqlite:///PATH``); PostgreSQL for a
-    ``postgresql://`` URL. Anything else is a ValueError that says what is accepted."""
+    """SQLite in ``data_dir`` when ``url`` is empty; PostgreSQL for a ``postgresql://`` URL.
+    Anything else is a ValueError that says what is accepted."""
     if not url:
         from .schema import DB_NAME
 
@@ -67,8 +67,6 @@ def open_database(data_dir: Path, url: str | None = None) -> Database:
     scheme = url.split(":", 1)[0].lower()
     if scheme in POSTGRES_SCHEMES:
         return PostgresDatabase(url)
-    if scheme == "sqlite" and url.startswith("sqlite:///"):
-        return SqliteDatabase(Path(url[len("sqlite:///"):]).expanduser().resolve())
     raise ValueError(f"AIGC_DATABASE_URL must start with postgresql:// (or be empty for SQLite in the data "
                      f"directory); got a {scheme or 'blank'}: URL")
 

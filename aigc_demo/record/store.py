@@ -45,6 +45,7 @@ from typing import Any
 from aigc_demo.core.text import printable
 from aigc_demo.core.types import MODALITIES, ValidationError
 
+from .database import Database, open_database
 from .export import write_export
 from .models import (
     MAX_COMMENT_CHARS,
@@ -61,7 +62,6 @@ from .models import (
     normalize_tags,
     utc_now,
 )
-from .database import Database, open_database
 from .quarantine import quarantine_damaged, quarantined
 from .schema import migrate
 
