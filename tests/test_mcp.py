@@ -62,37 +62,32 @@ def _post_status(url: str, authorization: str | None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-async def _session_calls(url: str) -> tuple[list[Any], Any]:
+async def _session_calls(url: str, tool: str, arguments: dict[str, Any], login: bool) -> tuple[list[Any], Any]:
+    """List the tools and call one, as an MCP client does (HTTP Basic credentials when ``login``)."""
     import httpx
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx.AsyncClient(auth=(USER, PASSWORD), timeout=httpx.Timeout(600)) as http:
+    async with httpx.AsyncClient(auth=(USER, PASSWORD) if login else None, timeout=httpx.Timeout(600)) as http:
         async with streamable_http_client(url, http_client=http) as (read, write, _):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 tools = (await session.list_tools()).tools
-                result = await session.call_tool("retail_copy", {"tone": "playful", "seed": 7})
+                result = await session.call_tool(tool, arguments)
     return tools, result
 
 
 @pytest.mark.slow
 def test_tools_are_listed_and_retail_copy_runs_through_an_mcp_client(tmp_path, app_cache):
+    """``python app.py --preset tiny --mcp``: the tools, their docs, and /retail_copy run and recorded."""
     from conftest import running_app
 
     from aigc_demo.record import ReviewStore
 
     data = tmp_path / "data"
-    env = {"AIGC_MCP": "1", "AIGC_AUTH": f"{USER}:{PASSWORD}", "AIGC_CACHE_DIR": str(app_cache)}
-    with running_app(data, tmp_path / "server.log", env) as (url, _):
-        endpoint = f"{url}gradio_api/mcp/"
-        # the UI's login guards the tools: nobody, or a wrong password, is refused with a clear message
-        for authorization in (None, _basic(USER, "wrong password")):
-            status, body = _post_status(endpoint, authorization)
-            message = json.loads(body)["error"]
-            assert status == 401 and "Not authenticated" in message and "未登录" in message
-
-        tools, result = asyncio.run(_session_calls(endpoint))
+    with running_app(data, tmp_path / "server.log", {"AIGC_MCP": "1", "AIGC_CACHE_DIR": str(app_cache)}) as (url, _):
+        tools, result = asyncio.run(_session_calls(f"{url}gradio_api/mcp/", "retail_copy",
+                                                   {"tone": "playful", "seed": 7}, login=False))
 
     by_name = {tool.name: tool for tool in tools}
     scenarios = load_scenarios()
@@ -103,7 +98,7 @@ def test_tools_are_listed_and_retail_copy_runs_through_an_mcp_client(tmp_path, a
     properties = tool.inputSchema["properties"]
     for field in retail.fields:
         assert field.label.en in properties[field.name]["description"]
-    assert "tone" in properties and properties["tone"]["enum"]
+    assert properties["tone"]["enum"] == [c.value for c in next(f for f in retail.fields if f.name == "tone").choices]
     assert by_name["generate_image"].description.startswith("Generate image")
     assert by_name["generate_image"].inputSchema["properties"]["prompt"]["type"] == "string"
 
@@ -115,3 +110,31 @@ def test_tools_are_listed_and_retail_copy_runs_through_an_mcp_client(tmp_path, a
         rows = store.list_outputs(scenario="retail")
     assert {row["task"] for row in rows} == {task.name for task in retail.tasks}
     assert all(row["seed"] == 7 and row["params"] for row in rows)
+
+
+@pytest.mark.slow
+def test_with_a_login_the_tools_need_the_same_login_as_the_ui(tmp_path, app_cache):
+    from conftest import running_app
+
+    from aigc_demo.record import ReviewStore
+
+    data = tmp_path / "data"
+    env = {"AIGC_MCP": "1", "AIGC_AUTH": f"{USER}:{PASSWORD}", "AIGC_CACHE_DIR": str(app_cache)}
+    with running_app(data, tmp_path / "server.log", env) as (url, _):
+        endpoint = f"{url}gradio_api/mcp/"
+        # nobody, or a wrong password, is refused with a clear message
+        for authorization in (None, _basic(USER, "wrong password")):
+            status, body = _post_status(endpoint, authorization)
+            message = json.loads(body)["error"]
+            assert status == 401 and "Not authenticated" in message and "未登录" in message
+        with pytest.raises(ExceptionGroup) as refused:  # an MCP client without credentials gets nowhere
+            asyncio.run(_session_calls(endpoint, "generate_text", {"prompt": "hi"}, login=False))
+        assert any("401 Unauthorized" in str(error) for error in refused.value.exceptions)
+        tools, result = asyncio.run(_session_calls(endpoint, "generate_text",
+                                                   {"prompt": "a bamboo bottle", "max_new_tokens": 8, "seed": 5},
+                                                   login=True))
+    assert "retail_copy" in {tool.name for tool in tools}
+    assert not result.isError, result.content
+    with ReviewStore(data) as store:
+        [row] = store.list_outputs(modality="text")
+    assert row["seed"] == 5 and row["output_text"] == result.content[0].text
