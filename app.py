@@ -2,6 +2,7 @@
 
     python app.py [--preset auto|gpu|cpu|offline|tiny] [--host H] [--port P] [--share]
                   [--auth user:password | --auth FILE] [--allow-public-share] [--data-dir DIR]
+                  [--database-url postgresql://...] [--mcp]
 
 Every flag has an AIGC_* environment variable (see README). The page is served before any
 model library is imported; models load on the first request that needs them. ``--share``
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from aigc_demo.record.health import self_check
 
-    health = self_check(settings.data_dir, settings.min_free_disk_mb, clean=True)
+    health = self_check(settings.data_dir, settings.min_free_disk_mb, clean=True, database_url=settings.database_url)
     if not health.ok:  # a data directory or database that would fail every request
         print(f"[aigc] cannot start: {health.problem}", file=sys.stderr)
         return 2

@@ -28,7 +28,7 @@ REDACTED = "[redacted]"
 # Environment variables that hold secrets, by exact name or by suffix.
 SECRET_ENV_NAMES = frozenset({
     "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_HUB_TOKEN", "HF_API_TOKEN",
-    "HUGGINGFACEHUB_API_TOKEN", "AIGC_AUTH",
+    "HUGGINGFACEHUB_API_TOKEN", "AIGC_AUTH", "AIGC_DATABASE_URL",
 })  # fmt: skip
 SECRET_ENV_SUFFIXES = ("_TOKEN", "_SECRET", "_PASSWORD", "_API_KEY", "_ACCESS_KEY", "_SECRET_KEY")
 MIN_SECRET_CHARS = 6  # shorter values ("1", "true") are not worth hiding and would mangle text

@@ -89,6 +89,8 @@ class Settings:
     device: str = "auto"  # auto | cuda | mps | cpu
     dtype: str = "auto"  # auto (bf16/fp16 on GPU, fp32 on CPU) | float32 | float16 | bfloat16
     data_dir: Path = Path("data")
+    database_url: str | None = None  # postgresql://... shared by replicas; None: SQLite in data_dir
+    mcp: bool = False  # also serve every scenario and generator as an MCP tool (/gradio_api/mcp/)
     cache_dir: Path | None = None
     memory_budget_gb: float | None = None  # None: most of the device's memory
     threads: int | None = None  # CPU threads for torch and llama.cpp (None: their own choice)
@@ -269,6 +271,12 @@ def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
             overrides[key] = setting_rules.check_choice(key, value.strip().lower())
     if (value := pick("data_dir", "AIGC_DATA_DIR")) is not None:
         overrides["data_dir"] = Path(value)
+    if value := (pick("database_url", "AIGC_DATABASE_URL") or "").strip():
+        if not value.lower().startswith(("postgresql://", "postgres://")):
+            raise ValueError("AIGC_DATABASE_URL must be a postgresql:// URL (leave it empty for SQLite in the data dir)")
+        overrides["database_url"] = value
+    if cli.get("mcp") or setting_rules.parse_flag("AIGC_MCP", env.get("AIGC_MCP")):
+        overrides["mcp"] = True
     if (value := pick("cache_dir", "AIGC_CACHE_DIR")) is not None:
         overrides["cache_dir"] = Path(value)
     for rule in setting_rules.NUMBERS:  # finite, in range, whole where it must be
@@ -319,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="env AIGC_MAX_PROMPT_CHARS (default and maximum 4000)")
     parser.add_argument("--blocklist", help="file of prompt terms to refuse, or 'none' (env AIGC_BLOCKLIST)")
     parser.add_argument("--data-dir", dest="data_dir", help="where outputs and reviews live (env AIGC_DATA_DIR)")
+    parser.add_argument("--database-url", dest="database_url",
+                        help="a postgresql:// review database shared by replicas (env AIGC_DATABASE_URL; default: SQLite in the data dir)")
+    parser.add_argument("--mcp", action="store_true", default=None,
+                        help="serve every scenario and generator as an MCP tool at /gradio_api/mcp/ (env AIGC_MCP)")
     parser.add_argument("--cache-dir", dest="cache_dir", help="where tiny/offline models are built (env AIGC_CACHE_DIR)")
     parser.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), help="env AIGC_DEVICE")
     parser.add_argument("--dtype", choices=DTYPES, help="weights' dtype (env AIGC_DTYPE; auto: bf16/fp16 on GPU, fp32 on CPU)")

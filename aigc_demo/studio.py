@@ -81,7 +81,7 @@ class Studio:
         if self._store is None:
             from .record import ReviewStore
 
-            self._store = ReviewStore(Path(self.settings.data_dir))
+            self._store = ReviewStore(Path(self.settings.data_dir), database_url=self.settings.database_url)
         return self._store
 
     @property

@@ -220,3 +220,25 @@ def output_path(value) -> Path:
         if isinstance(value, dict):
             value = value.get("path")
     return Path(value)
+
+
+# ---------------------------------------------------------------- the review store's two backends
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL server for this session (tests/postgres_server.py); skipped, saying why,
+    where none can be started."""
+    from postgres_server import PostgresServer, why_unavailable
+
+    if reason := why_unavailable():
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str | None:
+    """None (SQLite in the data dir), then the URL of a fresh PostgreSQL database."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()

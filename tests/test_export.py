@@ -16,8 +16,9 @@ FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-2+3", "@SUM(A1:A2)", "\t
 
 
 @pytest.fixture
-def store(tmp_path):
-    with ReviewStore(tmp_path / "data") as opened:
+def store(tmp_path, database_url):
+    """On each backend: SQLite in the data dir, then a PostgreSQL database."""
+    with ReviewStore(tmp_path / "data", database_url=database_url) as opened:
         yield opened
 
 

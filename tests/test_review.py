@@ -37,8 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def store(tmp_path):
-    with ReviewStore(tmp_path / "data") as opened:
+def store(tmp_path, database_url):
+    """A fresh store on each backend: SQLite in the data dir, then a PostgreSQL database."""
+    with ReviewStore(tmp_path / "data", database_url=database_url) as opened:
         yield opened
 
 
@@ -57,9 +58,12 @@ def _text_record(**fields) -> dict:
 
 
 def test_record_round_trip(store, tmp_path):
-    assert store.db_path == (tmp_path / "data" / DB_NAME).resolve()
+    if store.database.name == "sqlite":
+        assert store.db_path == (tmp_path / "data" / DB_NAME).resolve()
+        assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+    else:
+        assert store.db_path is None and store.location.startswith("postgresql://")
     assert store.schema_version() == SCHEMA_VERSION
-    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
     png = _png_output(store)
     record = OutputRecord(
         modality="image", scenario="retail", task="product_image", prompt="青瓷茶杯, studio light",

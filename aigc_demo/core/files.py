@@ -62,12 +62,24 @@ def remove_files(paths: list[Path]) -> None:
         Path(path).unlink(missing_ok=True)
 
 
-def remove_staging(outputs: Path) -> int:
-    """Delete every staging folder under ``outputs`` (left by a crash); returns how many."""
-    folders = [p for p in Path(outputs).glob(f"{STAGING_PREFIX}*") if p.is_dir()]
+def remove_staging(outputs: Path, min_age: float = 0.0) -> int:
+    """Delete the staging folders under ``outputs`` (left by a crash) untouched for ``min_age``
+    seconds (their newest file's age; another process sharing the folder may be using a
+    younger one); returns how many."""
+    now = time.time()
+    folders = [p for p in Path(outputs).glob(f"{STAGING_PREFIX}*") if p.is_dir() and now - _touched(p) >= min_age]
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
     return len(folders)
+
+
+def _touched(folder: Path) -> float:
+    """When anything in ``folder`` was last written (the folder itself when it is empty)."""
+    try:
+        times = [p.stat().st_mtime for p in folder.rglob("*") if p.is_file()]
+        return max(times) if times else folder.stat().st_mtime
+    except OSError:  # removed meanwhile
+        return time.time()
 
 
 def is_disk_full(error: BaseException) -> bool:

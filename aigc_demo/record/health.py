@@ -6,7 +6,7 @@ on every ``/system_status`` (the same checks, reported, nothing refused):
 - the data directory exists or can be made, and a file can be written and removed in it;
 - the disk holding it has at least ``min_free_mb`` free;
 - the review database opens (a file that is not a database, or is damaged, does not);
-- ``PRAGMA integrity_check`` says ``ok``;
+- ``PRAGMA integrity_check`` says ``ok`` (on PostgreSQL: every table reads through);
 - its schema version is one this app knows.
 
 Damaged rows do not stop the app: the store quarantines them when it opens and the check
@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,12 @@ from typing import Any
 from aigc_demo.core.files import STAGING_PREFIX, free_mb, remove_staging
 
 from .export import hide_paths
-from .schema import DB_NAME, SCHEMA_VERSION
+from .database import open_database
+from .schema import SCHEMA_VERSION
 from .store import ReviewStore
 
 ORPHAN_MIN_AGE_SECONDS = 60  # younger files may belong to a write still going on elsewhere
+STAGING_MIN_AGE_SECONDS = 1800  # a replica sharing the data dir may still be running a long job
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Health:
 def _data_dir(path: Path) -> Check:
     try:
         (path / "outputs").mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-check-{os.getpid()}"
+        probe = path / f".write-check-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # replicas may share the folder (and a pid)
         with open(probe, "wb") as handle:
             handle.write(b"ok")
             handle.flush()
@@ -90,13 +93,18 @@ def _disk(path: Path, min_free_mb: float) -> Check:
     return Check("disk", True, f"{free:.0f} MB free (floor {min_free_mb:g} MB)")
 
 
-def _open(path: Path) -> tuple[ReviewStore | None, Check]:
+def _open(path: Path, database_url: str | None) -> tuple[ReviewStore | None, Check]:
     try:
-        store = ReviewStore(path)
+        store = ReviewStore(path, database_url=database_url)
     except (sqlite3.Error, RuntimeError, OSError, ValueError) as error:
-        return None, Check("database", False, f"the review database {path / DB_NAME} cannot be opened ({error}); "
-                                              "move it aside or restore a backup")
-    return store, Check("database", True, f"{store.db_path} opens")
+        try:
+            where = open_database(path, database_url).location
+        except ValueError:
+            where = "(bad AIGC_DATABASE_URL)"
+        advice = ("check that the server is running and the URL (AIGC_DATABASE_URL) is right" if database_url
+                  else "move it aside or restore a backup")
+        return None, Check("database", False, f"the review database {where} cannot be opened ({error}); {advice}")
+    return store, Check("database", True, f"{store.location} opens")
 
 
 def _integrity(store: ReviewStore) -> list[Check]:
@@ -104,9 +112,9 @@ def _integrity(store: ReviewStore) -> list[Check]:
         result = [row[0] for row in store.query("PRAGMA integrity_check")]
         version = store.schema_version()
     except sqlite3.Error as error:
-        return [Check("integrity", False, f"the review database {store.db_path} cannot be read ({error})")]
+        return [Check("integrity", False, f"the review database {store.location} cannot be read ({error})")]
     checks = [Check("integrity", result == ["ok"], "integrity check ok" if result == ["ok"] else
-                    f"the review database {store.db_path} failed its integrity check ({result[0][:200]}); "
+                    f"the review database {store.location} failed its integrity check ({result[0][:200]}); "
                     "restore a backup or move it aside")]
     checks.append(Check("schema", version == SCHEMA_VERSION, f"schema v{version}" if version == SCHEMA_VERSION else
                         f"the review database has schema v{version}; this app knows v{SCHEMA_VERSION}"))
@@ -115,8 +123,9 @@ def _integrity(store: ReviewStore) -> list[Check]:
 
 def remove_leftovers(store: ReviewStore, min_age: float = ORPHAN_MIN_AGE_SECONDS) -> int:
     """Delete staging folders, temporary files, files no record mentions and sidecars of
-    missing files under outputs/ (older than ``min_age`` seconds); returns how many."""
-    removed = remove_staging(store.outputs_dir)
+    missing files under outputs/ (older than ``min_age`` seconds; staging folders older than
+    ``STAGING_MIN_AGE_SECONDS``, as replicas share the folder); returns how many."""
+    removed = remove_staging(store.outputs_dir, max(min_age, STAGING_MIN_AGE_SECONDS) if min_age else 0.0)
     report = store.check_files()
     media = {str(p) for p in report.orphans}
     sidecars = [p for p in store.outputs_dir.rglob("*.json")
@@ -130,17 +139,18 @@ def remove_leftovers(store: ReviewStore, min_age: float = ORPHAN_MIN_AGE_SECONDS
 
 
 def self_check(data_dir: Path | str, min_free_mb: float, store: ReviewStore | None = None,
-               clean: bool = False) -> Health:
-    """Run every check (see the module docstring); ``clean`` also removes leftover files."""
+               clean: bool = False, database_url: str | None = None) -> Health:
+    """Run every check (see the module docstring); ``clean`` also removes leftover files.
+    ``database_url``: a PostgreSQL server instead of the SQLite file in ``data_dir``."""
     path = Path(data_dir).expanduser().resolve()
     health = Health(checks=[_data_dir(path)])
     if not health.ok:
         return health
     health.checks.append(_disk(path, min_free_mb))
     if store is None:
-        store, opened = _open(path)
+        store, opened = _open(path, database_url)
     else:
-        opened = Check("database", True, f"{store.db_path} is open")
+        opened = Check("database", True, f"{store.location} is open")
     health.checks.append(opened)
     health.store = store
     if store is None:

@@ -1,7 +1,9 @@
 """The review database's schema: ``MIGRATIONS`` and ``migrate``.
 
-The schema version is ``PRAGMA user_version``; ``MIGRATIONS[i]`` moves a database from
-version i to i + 1, inside one transaction. Never edit a released step: append a new one.
+The schema version is ``PRAGMA user_version`` (on PostgreSQL, ``record.database`` keeps it in
+a one-row table); ``MIGRATIONS[i]`` moves a database from version i to i + 1, inside one
+transaction. Never edit a released step: append a new one, in SQL that both SQLite and
+PostgreSQL run (``record.database`` lists what it translates and what it cannot).
 """
 
 from __future__ import annotations

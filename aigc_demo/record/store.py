@@ -1,7 +1,9 @@
 """The review store: every output recorded, rated by people, exported.
 
-One SQLite file, ``<data_dir>/reviews.sqlite3``, in WAL mode; output files live under
-``<data_dir>/outputs/``. The schema (``record.schema``) is migrated when the store opens.
+One SQLite file, ``<data_dir>/reviews.sqlite3``, in WAL mode, or a PostgreSQL database shared
+by several app processes (``database_url``; ``record.database`` translates the SQL); output
+files live under ``<data_dir>/outputs/`` (a folder those processes share). The schema
+(``record.schema``) is migrated when the store opens.
 Each (record, reviewer) pair has one review, which the same reviewer edits by submitting
 again; another reviewer adds a review of their own.
 
@@ -20,7 +22,8 @@ found when the store opens and their records are marked ``missing_file``.
 Concurrency: connections come from a small pool (borrowed for one operation, returned,
 at most ``POOL_SIZE`` kept open, the rest closed: threads that come and go leave none
 behind), writes in ``BEGIN IMMEDIATE`` transactions behind a per-store lock (threads of one
-process queue without spinning), ``busy_timeout`` for other processes sharing the file.
+process queue without spinning), ``busy_timeout`` for other processes sharing the file (on
+PostgreSQL, one advisory lock serialises the writers of every process the same way).
 
 Damaged rows (a JSON cell that does not parse, an unknown modality) are moved aside when the
 store opens (``record.quarantine``): the raw row is kept in the ``quarantine`` table, the row
@@ -42,6 +45,7 @@ from typing import Any
 from aigc_demo.core.text import printable
 from aigc_demo.core.types import MODALITIES, ValidationError
 
+from .database import Database, open_database
 from .export import write_export
 from .models import (
     MAX_COMMENT_CHARS,
@@ -59,19 +63,20 @@ from .models import (
     utc_now,
 )
 from .quarantine import quarantine_damaged, quarantined
-from .schema import DB_NAME, migrate
+from .schema import migrate
 
-BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 4  # idle connections kept open
 
 
 class ReviewStore:
-    """SQLite-backed record of every output and its reviews. Safe to share between threads."""
+    """The record of every output and its reviews (SQLite, or PostgreSQL when ``database_url``
+    is a ``postgresql://`` URL). Safe to share between threads and, on PostgreSQL, processes."""
 
-    def __init__(self, data_dir: Path | str, *, check_files: bool = True):
+    def __init__(self, data_dir: Path | str, *, check_files: bool = True, database_url: str | None = None):
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.outputs_dir.mkdir(parents=True, exist_ok=True)
-        self.db_path = self.data_dir / DB_NAME
+        self.database: Database = open_database(self.data_dir, database_url)
+        self.db_path = self.database.path  # the SQLite file; None on PostgreSQL
         self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._closed = False
@@ -89,20 +94,13 @@ class ReviewStore:
 
     # ------------------------------------------------------------ connections
 
+    @property
+    def location(self) -> str:
+        """Where the rows are, for messages: the SQLite file, or the URL without its password."""
+        return self.database.location
+
     def _open(self) -> sqlite3.Connection:
-        # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
-        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None, check_same_thread=False)  # fmt: skip
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against process crashes
-            conn.execute("PRAGMA foreign_keys = ON")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return self.database.connect()
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -404,13 +402,14 @@ class ReviewStore:
         with self._snapshot() as conn:
             counts = conn.execute(
                 f"""SELECT r.scenario, r.model_ref, COUNT(*) AS n,
-                           SUM(EXISTS (SELECT 1 FROM reviews WHERE record_id = r.id)) AS rated
+                           SUM(CASE WHEN EXISTS (SELECT 1 FROM reviews WHERE record_id = r.id)
+                               THEN 1 ELSE 0 END) AS rated
                     FROM records r WHERE {where} GROUP BY r.scenario, r.model_ref""",
                 args,
             ).fetchall()
             ratings = conn.execute(
                 f"""SELECT r.scenario, r.model_ref, COUNT(*) AS n, SUM(v.rating) AS total,
-                           SUM(v.rating >= {POSITIVE_RATING}) AS up
+                           SUM(CASE WHEN v.rating >= {POSITIVE_RATING} THEN 1 ELSE 0 END) AS up
                     FROM records r JOIN reviews v ON v.record_id = r.id
                     WHERE {where} GROUP BY r.scenario, r.model_ref""",
                 args,

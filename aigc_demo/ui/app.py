@@ -19,6 +19,7 @@ from . import fairness, sessions
 from .errors import guard_app
 from .fairness import LIGHT_QUEUE_FACTOR
 from .i18n import Translator
+from .mcp_tools import launch_options
 from .playground import PlaygroundTabs
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget, ReviewTab
@@ -95,4 +96,5 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "run_history": False,
         "show_error": True,
         "footer_links": ["api", "settings"],
+        **launch_options(settings.mcp),  # --mcp: every scenario and generator as an MCP tool
     }

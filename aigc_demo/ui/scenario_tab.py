@@ -19,6 +19,7 @@ from .playground import GPU_GROUP
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
 from .errors import user_errors
+from .mcp_tools import scenario_docstring
 from .runs import SessionRuns, progress_fn, session_id, with_request_args
 
 LANGUAGE_CHOICES = [("English", "en"), ("中文", "zh")]
@@ -147,6 +148,7 @@ class ScenarioTab:
             *values, seed, request, progress = args
             yield from self._stream(dict(zip(names, values)), seed, request, progress)
 
+        run.__doc__ = scenario_docstring(self.scenario)  # the API page's and the MCP tool's description
         return with_request_args(run, names + ["seed"], self.scenario.api_name)
 
     def _stream(self, values: dict[str, Any], seed: Any, request: gr.Request, progress: gr.Progress) -> Iterator[tuple[Any, ...]]:
