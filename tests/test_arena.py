@@ -160,3 +160,23 @@ def test_a_form_cannot_name_a_server_file_but_may_name_an_upload(studio, scenari
     assert comparison.inputs["prices"] == str(upload)
     default, _ = run_comparison(studio, scenarios, "market", {"prices": "assets/data/sample_prices.csv"})
     assert default.inputs["prices"].endswith("sample_prices.csv")
+
+
+def test_comparison_storage_works_on_both_databases(tmp_path, database_url):
+    from aigc_demo.record.models import OutputRecord
+    from aigc_demo.record.store import ReviewStore
+
+    with ReviewStore(tmp_path / "data", database_url=database_url) as store:
+        first = store.add_record(OutputRecord("text", scenario="medical", prompt="p", output_text="left kidney"))
+        second = store.add_record(OutputRecord("text", scenario="medical", prompt="p", output_text="right kidney"))
+        comparison = arena.Comparison("medical", first, second, {"seed": 1}, {"seed": 2}, task="report", shown="ba")
+        arena.add_comparison(store, comparison)
+        assert arena.next_comparison(store, "ann", "medical").id == comparison.id
+        arena.vote(store, comparison.id, "A", "ann", ["accurate"], "")
+        arena.vote(store, comparison.id, "tie", "ann")  # edited, not added
+        arena.vote(store, comparison.id, "B", "bo")
+        votes = arena.voted_comparisons(store, "medical")
+        assert [(v["reviewer"], v["winner"]) for v in votes] == [("ann", "tie"), ("bo", "a")]  # "ba": B is a
+        assert arena.shared_votes(store) == {comparison.id: {"ann": "tie", "bo": "a"}}
+        assert arena.next_comparison(store, "ann") is None and arena.next_unrated_output(store, "ann") in {first, second}
+        assert arena.get_comparison(store, comparison.id).variant_b == {"seed": 2}
