@@ -178,3 +178,14 @@ def test_the_page_language_follows_accept_language():
     assert page_language(request("en-US,en;q=0.9,zh-CN;q=0.8")) == "en"
     assert page_language(request("en;q=0.5,zh-TW;q=0.9")) == "zh"
     assert page_language(request("")) == "en" and page_language(None) == "en"
+
+
+def test_text_from_people_and_models_stays_text_in_the_banner():
+    import markdown_it
+
+    from aigc_demo.ui.share import plain, shown_id
+
+    html = markdown_it.MarkdownIt().render(plain("![pixel](http://tracker/x.png) [click](http://evil) <b>bold</b> *a*"))
+    assert "<img" not in html and "<a" not in html and "<b>" not in html and "<em>" not in html
+    assert "pixel" in html and "click" in html
+    assert shown_id("[evil](http://x)") == "?evil??http???x?"

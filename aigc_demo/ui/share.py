@@ -64,6 +64,12 @@ def shown_id(run_id: Any) -> str:
     return re.sub(r"[^0-9A-Za-z_.-]", "?", str(run_id)[:48])
 
 
+def plain(text: Any) -> str:
+    """Text shown as itself inside Markdown: a comment or a model's output cannot add links,
+    images or markup to the page."""
+    return re.sub(r"([\\`*_\[\]()<>#!|~{}])", r"\\\1", str(text))
+
+
 def permalink(run_id: str, language: str) -> str:
     """The run's link, relative to the page (``?run=<id>``): works behind any host or path."""
     return f"🔗 {say('permalink', language)}: [`?run={run_id}`](?run={run_id})"
@@ -229,17 +235,17 @@ class RunShare:
         reviews = []
         for record in records:
             for review in self.studio.store.get_reviews(record.id):
-                comment = f" · “{review.comment}”" if review.comment else ""
-                tags = f" · {', '.join(review.tags)}" if review.tags else ""
+                comment = f" · “{plain(review.comment)}”" if review.comment else ""
+                tags = f" · {plain(', '.join(review.tags))}" if review.tags else ""
                 reviews.append(f"- {tasks.get(record.task, record.task)}: {'★' * review.rating}{'☆' * (5 - review.rating)}"
-                               f" ({review.reviewer}){tags}{comment}")
+                               f" ({plain(review.reviewer)}){tags}{comment}")
         lines.append(f"**{say('reviews', language)}:** " + ("" if reviews else say("unreviewed", language)))
         lines += reviews
         if scenario is None or not any(v.scenario.id == scenario.id for v in self.views):
             for record in records:  # a tab that cannot show a recorded run: its outputs here
                 if record.output_text:
                     lines.append(f"\n**{tasks.get(record.task, record.task or record.modality)}**\n\n" +
-                                 "\n".join(f"> {line}" for line in record.output_text.splitlines()))
+                                 "\n".join(f"> {plain(line)}" for line in record.output_text.splitlines()))
             lines.append(say("media_in_zip", language))
         return "\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])
 
