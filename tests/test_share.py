@@ -189,3 +189,17 @@ def test_text_from_people_and_models_stays_text_in_the_banner():
     assert "<img" not in html and "<a" not in html and "<b>" not in html and "<em>" not in html
     assert "pixel" in html and "click" in html
     assert shown_id("[evil](http://x)") == "?evil??http???x?"
+
+
+def test_no_media_output_of_the_app_offers_spaces_share_off_spaces(studio, monkeypatch):
+    import gradio as gr
+
+    from aigc_demo.ui.app import build_app
+
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    demo = build_app(studio)
+    media = [b for b in demo.blocks.values() if isinstance(b, (gr.Image, gr.Audio, gr.Video, gr.Gallery))]
+    assert len(media) >= 10  # every industry's media outputs, the playground's and the review previews
+    assert all("share" not in (b.buttons or []) for b in media)
+    assert all("download" in (b.buttons or []) for b in media if isinstance(b, (gr.Audio, gr.Video)))
+    assert "/download_run" in demo.get_api_info()["named_endpoints"]
