@@ -51,6 +51,7 @@ class RunContext:
     session_id: str = ""
     inputs: Mapping[str, Any] = field(default_factory=dict)  # the scenario form, for re-runs
     check: Callable[[str], list[dict[str, Any]]] | None = None  # grounding flags of a text output
+    run_id: str = ""  # shared by every output of one scenario run; "" = the output is a run of its own
 
 
 TIMEOUT_NOTE = "stopped after the time limit of {seconds:g} s (AIGC_RUN_TIMEOUT_SECONDS)"
@@ -288,6 +289,7 @@ class Studio:
             "status": "cancelled" if result.cancelled else "ok",
             "notes": list(result.notes),
             "inputs": dict(context.inputs),
+            "run_id": context.run_id,
         })
         fields["file_paths"] = [str(p) for p in result.files]  # real paths: the files exist under them
         fields["checks"] = context.check(fields["output_text"]) if context.check and fields["output_text"] else []

@@ -389,7 +389,7 @@ def test_v1_database_migrates_and_keeps_rows(tmp_path):
     data = tmp_path / "data"
     _make_v1_database(data)
     with ReviewStore(data) as store:
-        assert store.migrated_from == 1 and store.schema_version() == SCHEMA_VERSION == 5
+        assert store.migrated_from == 1 and store.schema_version() == SCHEMA_VERSION == 6
         old = store.get_record("old1")
         assert (old.prompt, old.params, old.seed, old.notes) == ("旧的提示", {"top_p": 0.9}, 3, [])
         [review] = store.get_reviews("old1")

@@ -14,6 +14,7 @@ from typing import Iterator
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent.parent / "assets"
 STAGING_PREFIX = ".run-"  # outputs/.run-<id>/: a run's files until it is recorded
+BUNDLES_FOLDER = "bundles"  # outputs/bundles/: "Download run" zips, rebuilt on demand (no record of their own)
 _DISK_FULL_TEXTS = ("no space left on device", "database or disk is full", "disk quota exceeded")
 
 def new_output_path(out_dir: Path | None, modality: str, suffix: str) -> Path:

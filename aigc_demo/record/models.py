@@ -76,15 +76,20 @@ class OutputRecord:
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)  # scenario form values, for re-runs
     checks: list[dict[str, Any]] = field(default_factory=list)  # grounding flags of a text output
+    run_id: str = ""  # the outputs of one run share it (a scenario run has several); "" = this record's own id
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        if not self.run_id:  # a run of one output (the playground) is its own run
+            self.run_id = self.id
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def provenance(self) -> dict[str, Any]:
         """What goes inside the output files (no session id, paths or output text)."""
-        keys = ("id", "created_at", "scenario", "task", "modality", "prompt", "params", "seed",
+        keys = ("id", "run_id", "created_at", "scenario", "task", "modality", "prompt", "params", "seed",
                 "model_ref", "preset", "device", "app_version")  # fmt: skip
         record = {key: getattr(self, key) for key in keys}
         record["app"] = "AIGC Industry Studio"

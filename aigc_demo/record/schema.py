@@ -111,8 +111,15 @@ _V5 = (
     # v5 also: the grounding checks' flags of a text output (aigc_demo.grounding), as JSON.
     "ALTER TABLE records ADD COLUMN checks TEXT NOT NULL DEFAULT '[]'",
 )
+_V6 = (
+    # v6: one id for every output of one run (a scenario run has several), for permalinks and run downloads;
+    # older outputs become runs of their own.
+    "ALTER TABLE records ADD COLUMN run_id TEXT NOT NULL DEFAULT ''",
+    "UPDATE records SET run_id = id WHERE run_id = ''",
+    "CREATE INDEX records_run ON records(run_id, created_at)",
+)
 Migration = Sequence[str] | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4, _V5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -42,6 +42,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from aigc_demo.core.files import BUNDLES_FOLDER
 from aigc_demo.core.text import printable
 from aigc_demo.core.types import MODALITIES, ValidationError
 
@@ -261,6 +262,11 @@ class ReviewStore:
         rows = self.query("SELECT * FROM records WHERE id = ?", (record_id,))
         return self._record_from_row(rows[0]) if rows else None
 
+    def run_records(self, run_id: str) -> list[OutputRecord]:
+        """Every output of one run (``OutputRecord.run_id``), in the order they were made."""
+        rows = self.query("SELECT * FROM records WHERE run_id = ? ORDER BY created_at, rowid", (run_id,))
+        return [self._record_from_row(row) for row in rows]
+
     # ------------------------------------------------------------ reviews
 
     def submit_review(
@@ -479,8 +485,9 @@ class ReviewStore:
                     "UPDATE records SET status = 'missing_file' WHERE id = ? AND status = 'ok'",
                     [(rid,) for rid in report.missing],
                 )
+        bundles = self.outputs_dir / BUNDLES_FOLDER
         for path in sorted(self.outputs_dir.rglob("*")):
-            if not path.is_file():
+            if not path.is_file() or path.is_relative_to(bundles):  # run downloads are copies, not outputs
                 continue
             if path.name.startswith(".") and ".tmp" in path.name:
                 report.temp_files.append(path)

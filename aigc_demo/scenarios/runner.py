@@ -9,6 +9,7 @@ on; validation errors and a Stop end the run.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -47,6 +48,7 @@ class ScenarioState:
     done: bool = False
     live: str = ""  # the task running now: which, how long, how fast, about how long is left
     started: float = field(default_factory=time.perf_counter)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # every record of this run carries it
 
     def record_ids(self, task: str) -> list[str]:
         return [r.record_id for r in self.results.get(task, []) if r.record_id]
@@ -119,7 +121,8 @@ def run_scenario(
                 params["response_schema"] = structure.schema(task.structure, language)
             request = studio.request(task.generator, prompt, params, capped=True)
             check = grounding.checker(scenario, task.name, values, state.computed, language) if task.generator == "text" else None
-            context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed}, check=check)
+            context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed}, check=check,
+                                 run_id=state.run_id)
             label = f"{task.name}" + (f" {index}/{len(items)}" if len(items) > 1 else "")
             clock = TaskClock(state, label, f"task {number} of {len(scenario.tasks)}", task.generator, progress)
             try:

@@ -25,6 +25,7 @@ from .review_bar import ReviewBars
 from .review_tab import RerunTarget, ReviewTab
 from .runs import SessionRuns
 from .scenario_tab import ScenarioTab
+from .share import RunShare
 from .system_tab import SystemTab
 
 SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Noto Sans", "sans-serif")
@@ -51,13 +52,15 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
     with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False,
                    delete_cache=(CACHE_SECONDS // 10, CACHE_SECONDS)) as demo:
         _header(studio, t)
+        share = RunShare(studio, scenarios)
+        share.render_banner()
         bars = ReviewBars(studio, t)
         targets: dict[str, RerunTarget] = {}
         with gr.Tabs() as tabs:
             industry_tabs = []
             for scenario in scenarios:
                 tab_class = ChatScenarioTab if scenario.chat else ScenarioTab
-                industry_tabs.append(tab_class(studio, t, runs, bars, scenario))
+                industry_tabs.append(tab_class(studio, t, runs, bars, scenario, share=share))
                 targets |= industry_tabs[-1].render(tabs)
             targets |= PlaygroundTabs(studio, t, runs, bars).render(tabs)
             compare = ArenaTab(studio, t, runs, scenarios)
@@ -68,6 +71,8 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
             SystemTab(studio, t).render()
         review.register_api()
         compare.register_api()
+        share.register_api()
+        share.wire_open(demo, targets)  # ?run=<id>, and the forms in the browser's language
     # Gradio's own bound only backs up fairness.FairQueue, which refuses generation earlier
     # (per user, then AIGC_QUEUE_SIZE) and never refuses reviews because generation is busy.
     size = studio.settings.queue_size

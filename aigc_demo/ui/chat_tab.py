@@ -47,6 +47,8 @@ class ChatScenarioTab(ScenarioTab):
                     record_ids = gr.State([])
                     self.bars.render(record_ids, [(f"{t.label['en']} · {t.label['zh']}", t.value) for t in s.review_tags] or None)
                     status = gr.Markdown(elem_classes=["run-status"])
+                    if self.share is not None:
+                        link, run_id = self.share.render_row(self.t)
                     reply_box = gr.Textbox(visible=False, elem_id=f"{s.id}-{reply.name}-text")  # the API's output
                     api_button = gr.Button(visible=False)
 
@@ -66,8 +68,10 @@ class ChatScenarioTab(ScenarioTab):
                 yield (messages, "", *snapshot[1:])
 
         chat = with_request_args(chat, ["message", "messages", *[n for n, _ in others], "seed"], f"{s.api_name}_chat")
-        gr.on([send.click, message.submit], chat, [message, chatbot, *[c for _, c in others], seed],
-              [chatbot, message, status, record_ids] + panels, api_visibility="private",
-              concurrency_id=GPU_GROUP, concurrency_limit=1, show_progress_on=status)
+        event = gr.on([send.click, message.submit], chat, [message, chatbot, *[c for _, c in others], seed],
+                      [chatbot, message, status, record_ids] + panels, api_visibility="private",
+                      concurrency_id=GPU_GROUP, concurrency_limit=1, show_progress_on=status)
+        if self.share is not None:  # the reply's permalink; ?run=<id> shows it in the page's banner
+            self.share.after_run(event, [record_ids], link, run_id)
         # Re-running a recorded reply puts its message back in the message box.
         return self._rerun_target(outer, [message if f.name == message_field else c for f, c in zip(s.fields, inputs)] + [seed])

@@ -37,3 +37,23 @@ def gpu_function(fn: Callable[..., Any], base: float, per_unit: float, unit_keys
         return estimate_seconds(signature.bind_partial(*args, **kwargs).arguments, base, per_unit, unit_keys)
 
     return spaces.GPU(duration=duration)(fn)
+
+
+# The corner buttons of media outputs. "share" posts to a Spaces discussion and fails anywhere
+# else ("Must be on Spaces to share"), so it is offered on Spaces only.
+_MEDIA_BUTTONS = {
+    "image": ["download", "fullscreen"],
+    "gallery": ["download", "download_all", "fullscreen"],
+    "audio": ["download"],
+    "video": ["download"],
+}
+
+
+def on_spaces() -> bool:
+    """True on Hugging Face Spaces (it sets SPACE_ID), ZeroGPU or not."""
+    return bool(os.environ.get("SPACE_ID"))
+
+
+def media_buttons(kind: str) -> list[str]:
+    """The corner buttons for a ``kind`` of media output (image, gallery, audio, video) here."""
+    return [*_MEDIA_BUTTONS[kind], *(["share"] if on_spaces() else [])]

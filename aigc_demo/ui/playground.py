@@ -16,7 +16,7 @@ from ..core.types import MODALITIES, GenerationResult
 from ..security import redact
 from ..settings import real_model_hint
 from ..studio import RunContext, Studio
-from .hosting import gpu_function
+from .hosting import gpu_function, media_buttons
 from .i18n import Translator, param_key
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
@@ -72,10 +72,10 @@ def output_component(modality: str, t: Translator) -> gr.Component:
     if modality == "text":
         return gr.Textbox(label=t("ui.output_text"), lines=14, buttons=["copy"], elem_id="text-output")
     if modality == "image":
-        return gr.Gallery(label=t("ui.output_images"), columns=2, elem_id="image-output")
+        return gr.Gallery(label=t("ui.output_images"), columns=2, elem_id="image-output", buttons=media_buttons("gallery"))
     if modality == "audio":
-        return gr.Audio(label=t("ui.output_audio"), type="filepath", elem_id="audio-output")
-    return gr.Video(label=t("ui.output_video"), elem_id="video-output")
+        return gr.Audio(label=t("ui.output_audio"), type="filepath", elem_id="audio-output", buttons=media_buttons("audio"))
+    return gr.Video(label=t("ui.output_video"), elem_id="video-output", buttons=media_buttons("video"))
 
 
 def output_value(result: GenerationResult) -> Any:

@@ -18,6 +18,7 @@ from aigc_demo.core.params import check_range
 from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
 from ..record.export import public_record
 from ..studio import Studio
+from .hosting import media_buttons
 from .i18n import Translator
 from .runs import reviewer_id
 
@@ -117,9 +118,12 @@ class ReviewTab:
             with gr.Row():
                 with gr.Column(scale=2):
                     preview_text = gr.Textbox(label=t("review.preview"), lines=6, interactive=False)
-                    preview_image = gr.Image(label=t("review.preview"), interactive=False, visible=False)
-                    preview_audio = gr.Audio(label=t("review.preview"), interactive=False, visible=False)
-                    preview_video = gr.Video(label=t("review.preview"), interactive=False, visible=False)
+                    preview_image = gr.Image(label=t("review.preview"), interactive=False, visible=False,
+                                             buttons=media_buttons("image"))
+                    preview_audio = gr.Audio(label=t("review.preview"), interactive=False, visible=False,
+                                             buttons=media_buttons("audio"))
+                    preview_video = gr.Video(label=t("review.preview"), interactive=False, visible=False,
+                                             buttons=media_buttons("video"))
                 with gr.Column(scale=1):
                     selected = gr.Textbox(label=t("review.record"), interactive=False, elem_id="review-selected")
                     rerun = gr.Button(t("review.rerun"), elem_id="review-rerun")

@@ -12,7 +12,7 @@ from ..scenarios.runner import ScenarioState, run_scenario
 from ..security import redact
 from ..settings import real_model_hint
 from ..studio import Studio
-from .hosting import gpu_function
+from .hosting import gpu_function, media_buttons
 from .i18n import Translator, scenario_key
 from .panels import panel_component
 from .playground import GPU_GROUP
@@ -21,12 +21,15 @@ from .review_tab import RerunTarget
 from .errors import user_errors
 from .mcp_tools import scenario_docstring
 from .runs import SessionRuns, progress_fn, session_id, with_request_args
+from .share import RunShare, RunView
 
 LANGUAGE_CHOICES = [("English", "en"), ("中文", "zh")]
 
 
 class ScenarioTab:
-    def __init__(self, studio: Studio, t: Translator, runs: SessionRuns, bars: ReviewBars, scenario: Scenario) -> None:
+    def __init__(self, studio: Studio, t: Translator, runs: SessionRuns, bars: ReviewBars, scenario: Scenario,
+                 share: RunShare | None = None) -> None:
+        self.share = share
         self.studio = studio
         self.t = t
         self.runs = runs
@@ -64,7 +67,13 @@ class ScenarioTab:
                         record_ids.append(gr.State([]))
                         self.bars.render(record_ids[-1], tags)
                     panels = self._render_panels()
-        self._wire(run, stop, inputs + [seed], outputs + [status] + record_ids + panels)
+                    if self.share is not None:
+                        link, run_id = self.share.render_row(self.t)
+        filled = outputs + [status] + record_ids + panels
+        event = self._wire(run, stop, inputs + [seed], filled)
+        if self.share is not None:  # a permalink after every run; ?run=<id> fills this tab read-only
+            self.share.after_run(event, record_ids, link, run_id)
+            self.share.register(RunView(s, filled, self._snapshot, link, run_id, run))
         return self._rerun_target(outer, inputs + [seed])
 
     def _tab(self) -> gr.Tab:
@@ -123,21 +132,22 @@ class ScenarioTab:
         if task.generator == "text":
             return gr.Textbox(label=label, lines=10, buttons=["copy"], elem_id=elem_id)
         if task.generator == "image":
-            return gr.Gallery(label=label, columns=3, height=280, elem_id=elem_id)
+            return gr.Gallery(label=label, columns=3, height=280, elem_id=elem_id, buttons=media_buttons("gallery"))
         if task.generator == "audio":
-            return gr.Audio(label=label, type="filepath", elem_id=elem_id)
-        return gr.Video(label=label, elem_id=elem_id)
+            return gr.Audio(label=label, type="filepath", elem_id=elem_id, buttons=media_buttons("audio"))
+        return gr.Video(label=label, elem_id=elem_id, buttons=media_buttons("video"))
 
     # ------------------------------------------------------------ events
 
-    def _wire(self, run: gr.Button, stop: gr.Button, inputs: list[gr.Component], outputs: list[gr.Component]) -> None:
+    def _wire(self, run: gr.Button, stop: gr.Button, inputs: list[gr.Component], outputs: list[gr.Component]) -> Any:
         s = self.scenario
         handler = gpu_function(self._handler(), base=60, per_unit=0, unit_keys=())
         # progress shows on the status line, so streaming text stays readable
-        run.click(handler, inputs, outputs, api_name=s.api_name, concurrency_id=GPU_GROUP, concurrency_limit=1,
+        event = run.click(handler, inputs, outputs, api_name=s.api_name, concurrency_id=GPU_GROUP, concurrency_limit=1,
                   show_progress_on=outputs[len(s.tasks)],
                   preprocess=False)  # values reach validate_values as sent: its errors name the field
         stop.click(self.runs.stop_handler(s.id), None, None, queue=False, api_visibility="private")
+        return event
 
     def _handler(self) -> Any:
         """A function whose parameters are the scenario's field names (the API's parameter names)."""
