@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..industries.service import format_history
 from .i18n import scenario_key
-from .playground import GPU_GROUP
+from .concurrency import generation_group
 from .review_tab import RerunTarget
 from .errors import user_errors
 from .runs import with_request_args
@@ -68,6 +68,6 @@ class ChatScenarioTab(ScenarioTab):
         chat = with_request_args(chat, ["message", "messages", *[n for n, _ in others], "seed"], f"{s.api_name}_chat")
         gr.on([send.click, message.submit], chat, [message, chatbot, *[c for _, c in others], seed],
               [chatbot, message, status, record_ids] + panels, api_visibility="private",
-              concurrency_id=GPU_GROUP, concurrency_limit=1, show_progress_on=status)
+              **generation_group(self.studio, [t.generator for t in s.tasks]), show_progress_on=status)
         # Re-running a recorded reply puts its message back in the message box.
         return self._rerun_target(outer, [message if f.name == message_field else c for f, c in zip(s.fields, inputs)] + [seed])
