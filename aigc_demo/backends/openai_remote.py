@@ -115,7 +115,8 @@ class OpenAIText(OpenAIBackend):
                     model=self.name, messages=messages, max_tokens=request.max_new_tokens, seed=request.seed,
                     stream=True, extra_body=extra, **sampling, **options)
             except Exception as error:  # the server does not know this schema form: use the other
-                if request.response_schema and getattr(error, "status_code", None) in (400, 422) \
+                # (llama-cpp-python answers such a request with 500, others with 400 or 422)
+                if request.response_schema and getattr(error, "status_code", None) in (400, 422, 500) \
                         and len(self._json_forms) > 1:
                     self._json_forms.pop(0)
                     return open_stream()
