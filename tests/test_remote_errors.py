@@ -201,3 +201,45 @@ def test_a_dead_server_does_not_hold_the_other_modalities(remote_studio, protoco
     image = studio.run("image", ImageRequest(prompt="a cup", width=64, height=64, num_inference_steps=1))
     assert image.files and hung.is_alive(), "the image was made while the text server hung"
     hung.join(timeout=30)
+
+
+# ---------------------------------------------------------------- hf-inference (InferenceClient)
+
+
+@pytest.fixture
+def hub_online(monkeypatch):
+    """huggingface_hub refuses every request (local ones too) while HF_HUB_OFFLINE is set."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+
+
+def test_hf_inference_says_that_offline_mode_blocks_it(make_studio, protocol):
+    studio = make_studio(models={"text": "hf-inference:echo"}, base_urls={"text": protocol.url})
+    assert fail(studio) == (
+        f"The text backend cannot call {protocol.url}: HF_HUB_OFFLINE is set, and huggingface_hub then refuses every "
+        "request. Unset HF_HUB_OFFLINE to use hf-inference, or reach an OpenAI-compatible server with the openai "
+        f"backend. · text 后端无法访问 {protocol.url}：已设置 HF_HUB_OFFLINE，huggingface_hub 会拒绝所有请求。"
+        "请取消 HF_HUB_OFFLINE 以使用 hf-inference，或改用 openai 后端访问兼容 OpenAI 的服务器。")
+
+
+def test_hf_inference_text_streams_through_inference_client(make_studio, protocol, hub_online):
+    """InferenceClient(base_url=...) against the same OpenAI-compatible protocol server."""
+    studio = make_studio(models={"text": "hf-inference:echo"}, base_urls={"text": protocol.url})
+    result = studio.run("text", TextRequest(prompt="alpha beta gamma", seed=5))
+    assert result.text == "alpha beta gamma"
+    sent = protocol.server.requests[-1]
+    assert (sent["model"], sent["seed"], sent["stream"]) == ("echo", 5, True)
+    assert studio.store.get_record(result.record_id).device == f"remote {protocol.url}"
+
+
+def test_hf_inference_failures_get_the_same_messages(make_studio, protocol, hub_online):
+    studio = make_studio(models={"text": "hf-inference:fail-401"}, base_urls={"text": protocol.url})
+    assert fail(studio) == (
+        f"The text server at {protocol.url} refused the API key (HTTP 401). Set AIGC_TEXT_API_KEY (or "
+        "HF_TOKEN) to a key this server accepts. · "
+        f"text 模型服务器 {protocol.url} 拒绝了 API 密钥（HTTP 401）。请把 AIGC_TEXT_API_KEY（或 HF_TOKEN）"
+        "设为该服务器接受的密钥。")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    refused = make_studio(models={"text": "hf-inference:echo"}, base_urls={"text": url})
+    assert fail(refused).startswith(f"Cannot reach the text server at {url}: the connection was refused.")

@@ -49,6 +49,11 @@ MESSAGES: dict[str, str] = {
                   "the base URL points at an OpenAI-compatible API (it usually ends in /v1). · "
                   "{modality} 模型服务器 {server} 返回的内容无效（{detail}）。请确认基础 URL 指向兼容 OpenAI 的接口"
                   "（通常以 /v1 结尾）。"),
+    "offline": ("The {modality} backend cannot call {server}: HF_HUB_OFFLINE is set, and huggingface_hub then "
+                "refuses every request. Unset HF_HUB_OFFLINE to use hf-inference, or reach an OpenAI-compatible "
+                "server with the openai backend. · "
+                "{modality} 后端无法访问 {server}：已设置 HF_HUB_OFFLINE，huggingface_hub 会拒绝所有请求。"
+                "请取消 HF_HUB_OFFLINE 以使用 hf-inference，或改用 openai 后端访问兼容 OpenAI 的服务器。"),
     "rejected": ("The {modality} server at {server} rejected the request (HTTP {status}): {detail} · "
                  "{modality} 模型服务器 {server} 拒绝了该请求（HTTP {status}）：{detail}"),
 }
@@ -142,6 +147,8 @@ def classify(error: BaseException, server: Server, attempts: int = 1, models: Ca
         return error
     status, headers, body = _status_and_headers(error)
     if status is None:
+        if any(type(e).__name__ == "OfflineModeIsEnabled" for e in _chain(error)):
+            return server.error("offline")
         if _is_timeout(error):
             return server.error("timeout")
         if _is_connection(error):
