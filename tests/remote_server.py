@@ -3,7 +3,8 @@
 It speaks the documented endpoints (``/v1/models``, ``/v1/chat/completions`` streamed,
 ``/v1/images/generations`` with b64_json, ``/v1/audio/speech``) and serves the project's own
 small models behind them: the tiny random-weight image model and the Piper voice (the tiny
-Bark model where Piper is not installed). Text is an echo of the prompt, word by word. Models
+Bark model where Piper is not installed). Text is an echo of the prompt, word by word; ``tone`` is a fixed beep (no model: for the
+overhead benchmark). Models
 named ``fail-<status>``, ``flaky-<status>``, ``slow``, ``malformed`` and ``bad-b64`` make the
 failures the app must explain (tests/test_remote_errors.py).
 """
@@ -23,7 +24,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-MODELS = ["echo", "tiny-image", "speech", "slow", "malformed", "bad-b64", "fail-401", "fail-403", "fail-429",
+MODELS = ["echo", "tiny-image", "speech", "tone", "slow", "malformed", "bad-b64", "fail-401", "fail-403", "fail-429",
           "fail-503", "flaky-503", "flaky-429", "fail-400"]
 
 
@@ -107,6 +108,8 @@ class ProtocolServer:
             self.requests.append(body)
             if (failure := _failure(body.get("model", ""), self.calls)) is not None:
                 return failure
+            if body.get("model") == "tone":  # no model at all: a fixed beep (benchmarks measure the app's overhead)
+                return Response(_tone(), media_type="audio/wav")
             wav = await asyncio.to_thread(self._speech, body["input"])
             return Response(wav, media_type="audio/wav")
 
@@ -137,6 +140,19 @@ def _chunks(model: str, words: list[str]):
         yield f"data: {json.dumps(base | {'choices': [{'index': 0, 'delta': {'content': piece}}]})}\n\n"
     yield f"data: {json.dumps(base | {'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n"
     yield "data: [DONE]\n\n"
+
+
+def _tone(seconds: float = 1.0, rate: int = 16000) -> bytes:
+    """A 440 Hz beep as WAV bytes."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    times = np.arange(int(seconds * rate)) / rate
+    sf.write(buffer, 0.2 * np.sin(2 * np.pi * 440 * times), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
 
 
 def _float32() -> Any:

@@ -172,13 +172,17 @@ class OpenAIImage(OpenAIBackend):
         files: list[Path] = []
         for index, item in enumerate(getattr(reply, "data", None) or []):
             try:
-                image = Image.open(io.BytesIO(base64.b64decode(item.b64_json or "", validate=True)))
-                image.load()
-            except (binascii.Error, OSError, ValueError) as error:
+                data = base64.b64decode(item.b64_json or "", validate=True)
+                image = Image.open(io.BytesIO(data))
+                image.verify()  # a whole, readable picture (cheap: nothing is decoded twice)
+            except (binascii.Error, OSError, ValueError, SyntaxError) as error:
                 raise self.server.error("malformed", detail=f"image {index + 1} is not a picture: {error}") from error
             path = new_output_path(out_dir, self.modality, ".png")
             with atomic_path(path) as tmp:
-                image.save(tmp, format="PNG")
+                if image.format == "PNG":  # kept as the server made it
+                    tmp.write_bytes(data)
+                else:
+                    Image.open(io.BytesIO(data)).save(tmp, format="PNG")
             files.append(path)
         if not files:
             raise self.server.error("malformed", detail="no image in the reply")
@@ -211,16 +215,21 @@ class OpenAIAudio(OpenAIBackend):
             extra_body=self._extra(seed=seed)), cancel)
         data = reply.content if hasattr(reply, "content") else reply.read()
         try:
-            audio, rate = sf.read(io.BytesIO(data), dtype="float32")
+            info = sf.info(io.BytesIO(data))  # the header only: a readable sound file, its rate and length
         except Exception as error:
             raise self.server.error("malformed", detail=f"the audio is not a WAV file ({len(data)} bytes)") from error
         path = new_output_path(out_dir, self.modality, ".wav")
         with atomic_path(path) as tmp:
-            sf.write(tmp, audio, rate, subtype="PCM_16", format="WAV")
+            if info.format == "WAV":  # kept as the server made it
+                tmp.write_bytes(data)
+            else:
+                audio, _ = sf.read(io.BytesIO(data), dtype="float32")
+                sf.write(tmp, audio, info.samplerate, subtype="PCM_16", format="WAV")
+        rate, seconds = info.samplerate, info.frames / max(info.samplerate, 1)
         progress(1, 1, "speech received")
         params = request_params(request) | {"seed": seed, "voice_preset": voice}
         return GenerationResult(
             modality=self.modality, model_ref=f"{self.scheme}:{self.name}", seed=seed, params=params, files=[path],
             generate_seconds=time.perf_counter() - started, cancelled=bool(cancel and cancel.cancelled),
-            notes=[f"server {self.server.url}, model {self.name}, voice {voice}", f"{rate} Hz, {len(audio) / rate:.1f} s"],
+            notes=[f"server {self.server.url}, model {self.name}, voice {voice}", f"{rate} Hz, {seconds:.1f} s"],
         )
