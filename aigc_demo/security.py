@@ -63,9 +63,11 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
 
 def redact(text: str, env: Mapping[str, str] | None = None) -> str:
     """``text`` with every known secret and token-shaped string replaced by ``[redacted]``."""
-    if not text:
-        return text
-    for value in secret_values(env):
+    return _redact(text, secret_values(env)) if text else text
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for value in secrets:
         if value in text:
             text = text.replace(value, REDACTED)
     for pattern in TOKEN_PATTERNS:
@@ -73,14 +75,16 @@ def redact(text: str, env: Mapping[str, str] | None = None) -> str:
     return text
 
 
-def redact_data(value: Any) -> Any:
-    """Redact every string inside dicts, lists and tuples (keys included)."""
+def redact_data(value: Any, _secrets: list[str] | None = None) -> Any:
+    """Redact every string inside dicts, lists and tuples (keys included). The secrets are
+    looked up once per call, not once per string (a record holds hundreds of strings)."""
+    secrets = secret_values() if _secrets is None else _secrets
     if isinstance(value, str):
-        return redact(value)
+        return _redact(value, secrets) if value else value
     if isinstance(value, dict):
-        return {redact_data(k): redact_data(v) for k, v in value.items()}
+        return {redact_data(k, secrets): redact_data(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(redact_data(v) for v in value)
+        return type(value)(redact_data(v, secrets) for v in value)
     return value
 
 

@@ -54,6 +54,8 @@ NUMBERS: tuple[Number, ...] = (
            zero_is_off=True, meaning="0 turns the limit off"),
     Number("max_upload_mb", "AIGC_MAX_UPLOAD_MB", float, 0, 100_000, above=True),
     Number("min_free_disk_mb", "AIGC_MIN_FREE_DISK_MB", float, 0, 10**9),
+    Number("remote_timeout_seconds", "AIGC_REMOTE_TIMEOUT_SECONDS", float, 0, 86400, above=True),
+    Number("remote_concurrency", "AIGC_REMOTE_CONCURRENCY", int, 1, 1000),
 )
 NUMBER_RULES = {rule.field: rule for rule in NUMBERS}
 CHOICES: dict[str, tuple[str, tuple[str, ...]]] = {"device": ("AIGC_DEVICE", DEVICES), "dtype": ("AIGC_DTYPE", DTYPES)}

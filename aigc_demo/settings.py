@@ -110,6 +110,9 @@ class Settings:
     # One (user, password) pair, or a tuple of them (from a file): what gr.launch(auth=) takes.
     auth: Auth | None = None
     notes: tuple[str, ...] = ()  # what the user should know, e.g. why auto chose offline
+    base_urls: Mapping[str, str] = field(default_factory=dict)  # remote backends' servers, by modality
+    remote_timeout_seconds: float = 120.0  # a remote server silent for this long is a timeout
+    remote_concurrency: int = 4  # requests one remote modality runs at once (a server takes many)
 
     def __post_init__(self) -> None:
         setting_rules.check(self)  # every value in range, settings made in code included
@@ -205,6 +208,7 @@ def resolve_auto(notes: list[str]) -> str:
 # ---------------------------------------------------------------- env and CLI
 
 _ENV_MODEL = {m: f"AIGC_{m.upper()}_MODEL" for m in MODALITIES}
+_ENV_BASE_URL = {m: f"AIGC_{m.upper()}_BASE_URL" for m in MODALITIES}
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -303,7 +307,8 @@ def from_env(env: Mapping[str, str] | None = None, **cli: Any) -> Settings:
             check_model_ref(modality, value, _ENV_MODEL[modality])
             models[modality] = value
             unavailable.pop(modality, None)
-    return replace(settings, models=models, unavailable=unavailable)
+    base_urls = {m: url for m in MODALITIES if (url := (cli.get(f"{m}_base_url") or env.get(_ENV_BASE_URL[m]) or "").strip())}
+    return replace(settings, models=models, unavailable=unavailable, base_urls=base_urls)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,6 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--idle-unload-seconds", dest="idle_unload_seconds", type=float, help="env AIGC_IDLE_UNLOAD_SECONDS")
     for modality in MODALITIES:
         parser.add_argument(f"--{modality}-model", dest=f"{modality}_model", help=f"env {_ENV_MODEL[modality]}")
+        parser.add_argument(f"--{modality}-base-url", dest=f"{modality}_base_url",
+                            help=f"server of a remote {modality} model, e.g. http://127.0.0.1:8000/v1 (env {_ENV_BASE_URL[modality]})")
+    parser.add_argument("--remote-concurrency", dest="remote_concurrency", type=int,
+                        help="requests a remote modality runs at once (env AIGC_REMOTE_CONCURRENCY, default 4)")
+    parser.add_argument("--remote-timeout-seconds", dest="remote_timeout_seconds", type=float,
+                        help="a remote server silent this long is a timeout (env AIGC_REMOTE_TIMEOUT_SECONDS, default 120)")
     return parser
 
 

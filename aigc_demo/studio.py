@@ -102,8 +102,9 @@ class Studio:
         with self._lock:
             if modality not in self._backends:
                 cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
-                self._backends[modality] = create_backend(modality, self.model_ref(modality), cache_dir=cache,
-                                                          threads=self.settings.threads)
+                self._backends[modality] = create_backend(
+                    modality, self.model_ref(modality), cache_dir=cache, threads=self.settings.threads,
+                    base_url=self.settings.base_urls.get(modality), timeout=self.settings.remote_timeout_seconds)
             return self._backends[modality]
 
     def params(self, modality: str) -> Params:
@@ -114,9 +115,16 @@ class Studio:
     def is_loaded(self, modality: str) -> bool:
         return self.manager.is_loaded(modality)
 
+    def is_remote(self, modality: str) -> bool:
+        """The modality's model runs on a server (a remote backend), not in this process."""
+        return bool(self.settings.model_for(modality)) and self.backend(modality).remote
+
     def load(self, modality: str) -> LoadedModel:
-        """Get the model for ``modality`` from the manager, loading it on first use."""
+        """Get the model for ``modality`` from the manager, loading it on first use. A remote
+        backend's model is its client: the manager neither loads nor budgets it."""
         backend = self.backend(modality)
+        if backend.remote:
+            return remote_model(modality, self.model_ref(modality), backend)
         return self.manager.get(modality, self.model_ref(modality), backend.load, size_hint=backend.size_hint())
 
     def session_runs(self, session_id: str, limit: int = 20, modality: str | None = None) -> list[dict[str, Any]]:
@@ -226,7 +234,7 @@ class Studio:
         return result  # type: ignore[return-value]
 
     def _load_with_notice(self, modality: str, progress: ProgressFn) -> LoadedModel:
-        if not self.manager.is_loaded(modality):
+        if not self.manager.is_loaded(modality) and not self.is_remote(modality):
             progress(0, 1, redact(f"Loading {self.model_ref(modality)} (first use)…"))
         return self.load(modality)
 
@@ -280,7 +288,7 @@ class Studio:
             "seed": result.seed,
             "model_ref": result.model_ref,
             "preset": self.settings.preset,
-            "device": self.manager.device,
+            "device": self._device(result.modality),
             "load_seconds": result.load_seconds,
             "generate_seconds": result.generate_seconds,
             "app_version": __version__,
@@ -295,6 +303,11 @@ class Studio:
         fields["checks"] = context.check(fields["output_text"]) if context.check and fields["output_text"] else []
         return fields
 
+    def _device(self, modality: str) -> str:
+        """Where a result was made: this process's device, or the remote server (no key)."""
+        backend = self._backends.get(modality)
+        return f"remote {backend.server.url}" if backend is not None and backend.remote else self.manager.device
+
     # ------------------------------------------------------------ status
 
     def status(self) -> dict[str, Any]:
@@ -307,7 +320,20 @@ class Studio:
             **self.manager.status(),
             "load_count": dict(self.manager.load_count),
             "health": self.health(),
+            "remote": self.remote_health(),
         })
+
+    def remote_health(self) -> dict[str, Any]:
+        """Each remote backend's server: answering or not (the message), latency, models. The
+        servers are asked at the same time, each for at most the remote timeout (cached 10 s)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        remote = [m for m in MODALITIES if self.is_remote(m)]
+        if not remote:
+            return {}
+        with ThreadPoolExecutor(len(remote)) as pool:
+            reports = list(pool.map(lambda m: self.backend(m).health(), remote))
+        return dict(zip(remote, reports))
 
     def health(self) -> dict[str, Any]:
         """The start-up self-check, run again now (``record.health``): data directory, disk,
@@ -315,6 +341,15 @@ class Studio:
         from .record.health import self_check
 
         return self_check(self.settings.data_dir, self.settings.min_free_disk_mb, store=self.store).as_dict()
+
+
+def remote_model(modality: str, model_ref: str, backend: Backend) -> LoadedModel:
+    """A remote backend's client in the shape of a loaded model (never in the manager)."""
+    import time
+
+    now = time.monotonic()
+    return LoadedModel(key=modality, model_ref=model_ref, model=backend.client(), device="remote", dtype="",
+                       size_bytes=0, load_seconds=0.0, loaded_at=now, last_used=now)
 
 
 __all__ = ["Studio", "RunContext", "OutOfMemory", "ValidationError", "ModelLoadError", "StudioError"]

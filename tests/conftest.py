@@ -13,7 +13,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import pytest
 
@@ -106,14 +106,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(data_dir: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`python app.py --preset tiny` on 127.0.0.1 at a free port until it answers; yields
-    (url, process) and stops it afterwards. ``env`` adds environment variables."""
+def running_app(data_dir: Path, log: Path, env: dict[str, str] | None = None,
+                args: Sequence[str] = ("--preset", "tiny")) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python app.py --preset tiny` (or ``args``) on 127.0.0.1 at a free port until it answers;
+    yields (url, process) and stops it afterwards. ``env`` adds environment variables."""
     port = free_port()
     environ = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log, "a") as out:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--preset", "tiny", "--port", str(port), "--data-dir", str(data_dir)],
+            [sys.executable, str(ROOT / "app.py"), *args, "--port", str(port), "--data-dir", str(data_dir)],
             cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"

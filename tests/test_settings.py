@@ -68,7 +68,7 @@ def test_auto_falls_back_to_offline_without_hub_and_cache(monkeypatch, tmp_path)
 
 
 @pytest.mark.parametrize(("variable", "ref", "message"), [
-    ("AIGC_TEXT_MODEL", "vllm:qwen", "unknown backend 'vllm' for text; known: gguf, offline, tiny, transformers"),
+    ("AIGC_TEXT_MODEL", "vllm:qwen", "unknown backend 'vllm' for text; known: gguf, hf-inference, offline, openai, tiny, transformers"),
     ("AIGC_IMAGE_MODEL", "bark:suno/bark-small", "the 'bark' backend makes audio, not image"),
     ("AIGC_AUDIO_MODEL", "tiny:video", "the tiny audio model is 'tiny:audio'"),
     ("AIGC_TEXT_MODEL", "offline:llama", "serves 'offline:smollm2' only"),

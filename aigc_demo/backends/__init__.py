@@ -34,6 +34,14 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("audio", "tiny"): "aigc_demo.backends.tiny:TinyAudio",
     ("video", "diffusers"): "aigc_demo.backends.diffusers_video:DiffusersVideo",
     ("video", "tiny"): "aigc_demo.backends.tiny:TinyVideo",
+    # Remote: the model runs on a server (backends.remote); nothing is loaded here.
+    ("text", "openai"): "aigc_demo.backends.openai_remote:OpenAIText",
+    ("image", "openai"): "aigc_demo.backends.openai_remote:OpenAIImage",
+    ("audio", "openai"): "aigc_demo.backends.openai_remote:OpenAIAudio",
+    ("text", "hf-inference"): "aigc_demo.backends.hf_inference:HFInferenceText",
+    ("image", "hf-inference"): "aigc_demo.backends.hf_inference:HFInferenceImage",
+    ("audio", "hf-inference"): "aigc_demo.backends.hf_inference:HFInferenceAudio",
+    ("video", "hf-inference"): "aigc_demo.backends.hf_inference:HFInferenceVideo",
 }
 # What a reference without a scheme (a Hub id, a folder, a .gguf file) is loaded with.
 DEFAULT_SCHEME = {"text": "transformers", "image": "diffusers", "audio": "bark", "video": "diffusers"}
@@ -83,6 +91,10 @@ def backend_class(modality: str, ref: str) -> "type[Backend]":
     return getattr(importlib.import_module(module), name)
 
 
-def create(modality: str, ref: str, cache_dir: Path | None = None, threads: int | None = None) -> "Backend":
-    """A backend instance for ``ref``, ready to load and generate."""
-    return backend_class(modality, ref)(parse_ref(modality, ref).name, cache_dir=cache_dir, threads=threads)
+def create(modality: str, ref: str, cache_dir: Path | None = None, threads: int | None = None,
+           base_url: str | None = None, timeout: float | None = None) -> "Backend":
+    """A backend instance for ``ref``, ready to load and generate. ``base_url`` and
+    ``timeout`` reach remote backends only (their server)."""
+    cls = backend_class(modality, ref)
+    remote = {"base_url": base_url, "timeout": timeout} if getattr(cls, "remote", False) else {}
+    return cls(parse_ref(modality, ref).name, cache_dir=cache_dir, threads=threads, **remote)

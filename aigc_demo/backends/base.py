@@ -24,6 +24,7 @@ class Backend:
     params: ClassVar[Params]  # the requests it takes: limits, defaults, help
     smoke_test: ClassVar[bool] = False  # random weights: its output is noise, by design
     license: ClassVar[str] = ""  # shown beside the model name where known
+    remote: ClassVar[bool] = False  # runs on a server: the model manager neither loads nor budgets it
 
     def __init__(self, name: str, *, cache_dir: Path | None = None, threads: int | None = None) -> None:
         self.name = name

@@ -24,8 +24,9 @@ from .models import RECORD_FIELDS
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-# An absolute POSIX or Windows path inside free text (notes): only its last part is kept.
-_PATH_IN_TEXT = re.compile(r"(?<![\w.~])(?:[A-Za-z]:\\|/)(?:[^\s/\\'\"]+[/\\])+([^\s/\\'\"]*)")
+# An absolute POSIX or Windows path inside free text (notes): only its last part is kept. A URL
+# (a "/" after ":" or "/") is no path: a remote server is named in full.
+_PATH_IN_TEXT = re.compile(r"(?<![\w.~:/])(?:[A-Za-z]:\\|/)(?:[^\s/\\'\"]+[/\\])+([^\s/\\'\"]*)")
 JSON_COLUMNS = ("params", "notes", "file_paths", "inputs", "checks")  # stored as JSON text
 REVIEW_COLUMNS = ("reviewer", "rating", "tags", "comment", "review_created_at", "review_updated_at")
 REVIEW_KEYS = ("reviewer", "rating", "tags", "comment", "created_at", "updated_at")  # their names in a Review

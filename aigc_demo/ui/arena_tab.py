@@ -27,7 +27,7 @@ from ..record.models import MAX_COMMENT_CHARS, PLAYGROUND
 from ..scenarios import Scenario
 from ..studio import Studio
 from .i18n import Translator, ui_strings
-from .playground import GPU_GROUP
+from .concurrency import generation_group
 from .review_bar import DEFAULT_TAGS
 from .review_tab import LIGHT_GROUP
 from .runs import SessionRuns, reviewer_id, session_id
@@ -216,7 +216,7 @@ class ArenaTab:
                 files = gr.File(label=t("review.export_files"), file_count="multiple", elem_id="arena-export-files")
                 self._files = files
 
-        gpu = {"concurrency_id": GPU_GROUP, "concurrency_limit": 1}
+        gpu = generation_group(self.studio, ["text"])  # a comparison generates text only
         board_outputs = [verdicts, table, chart]
         run.click(self._run_view, [industry, form, variant_a, variant_b],
                   [comparison_id, output_a, output_b, vote_result], api_visibility="private", **gpu)
@@ -253,7 +253,7 @@ class ArenaTab:
 
     def register_api(self) -> None:
         """Typed API-only endpoints (call outside any layout block)."""
-        gr.api(self.start_comparison, api_name="start_comparison", concurrency_id=GPU_GROUP, concurrency_limit=1)
+        gr.api(self.start_comparison, api_name="start_comparison", **generation_group(self.studio, ["text"]))
         for fn in (self.vote_comparison, self.leaderboard, self.review_queue):
             gr.api(fn, api_name=fn.__name__, **LIGHT)
 

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..industries.service import format_history
 from .i18n import scenario_key
-from .playground import GPU_GROUP
+from .concurrency import generation_group
 from .review_tab import RerunTarget
 from .errors import user_errors
 from .runs import with_request_args
@@ -70,7 +70,7 @@ class ChatScenarioTab(ScenarioTab):
         chat = with_request_args(chat, ["message", "messages", *[n for n, _ in others], "seed"], f"{s.api_name}_chat")
         event = gr.on([send.click, message.submit], chat, [message, chatbot, *[c for _, c in others], seed],
                       [chatbot, message, status, record_ids] + panels, api_visibility="private",
-                      concurrency_id=GPU_GROUP, concurrency_limit=1, show_progress_on=status)
+                      **generation_group(self.studio, [t.generator for t in s.tasks]), show_progress_on=status)
         if self.share is not None:  # the reply's permalink; ?run=<id> shows it in the page's banner
             self.share.after_run(event, [record_ids], link, run_id)
         # Re-running a recorded reply puts its message back in the message box.

@@ -26,7 +26,7 @@ import gradio as gr
 from fastapi import HTTPException
 
 from ..security import session_key
-from .playground import GPU_GROUP
+from .concurrency import GPU_GROUP, is_generation
 from .runs import SessionRuns
 DEFAULT_RUN_SECONDS = 10.0  # the wait estimate before any run has finished
 LIGHT_QUEUE_FACTOR = 8  # light events waiting, at most this many times AIGC_QUEUE_SIZE (64 or more)
@@ -63,13 +63,13 @@ class FairQueue:
         running = [e for job in queue.active_jobs if job for e in job if e.concurrency_id == group]
         return waiting, running
 
-    def wait_seconds(self) -> int:
-        """About how long a new generation request would wait now."""
+    def wait_seconds(self, group: str = GPU_GROUP) -> int:
+        """About how long a new generation request of ``group`` would wait now."""
         queue = self.demo._queue
         times = [t.avg_time for fn, t in list(queue.process_time_per_fn.items())
-                 if fn.concurrency_id == GPU_GROUP and t.count and t.avg_time]
+                 if fn.concurrency_id == group and t.count and t.avg_time]
         per_run = sum(times) / len(times) if times else DEFAULT_RUN_SECONDS
-        waiting, running = self._events(GPU_GROUP)
+        waiting, running = self._events(group)
         return max(5, math.ceil((len(waiting) + len(running)) * per_run))
 
     def admit(self, body: Any, username: str | None) -> None:
@@ -77,16 +77,19 @@ class FairQueue:
         fn = self.demo.fns.get(body.fn_index) if body.fn_index is not None else None
         if fn is None:
             return
-        if fn.concurrency_id != GPU_GROUP:
+        if not is_generation(fn.concurrency_id):
             light = sum(len(q.queue) for cid, q in list(self.demo._queue.event_queue_per_concurrency_id.items())
-                        if cid != GPU_GROUP)
+                        if not is_generation(cid))
             if light >= max(64, LIGHT_QUEUE_FACTOR * self.queue_size):
                 self._refuse("The server is very busy: too many requests are waiting. Please try again in a few seconds.", 5)
             return
-        waiting, running = self._events(GPU_GROUP)
+        group = fn.concurrency_id  # the gpu group, or a remote modality's own (ui.concurrency)
+        waiting, running = self._events(group)
         owner = username or body.session_hash
-        mine = sum(1 for e in waiting + running if (e.username or e.session_hash) == owner)
-        wait = self.wait_seconds()
+        groups = [g for g in list(self.demo._queue.event_queue_per_concurrency_id) if is_generation(g)]
+        everywhere = [e for g in {group, *groups} for part in self._events(g) for e in part]
+        mine = sum(1 for e in everywhere if (e.username or e.session_hash) == owner)
+        wait = self.wait_seconds(group)
         if mine >= self.user_limit:
             self._refuse(f"You already have {mine} generation request(s) waiting or running (at most {self.user_limit} "
                          f"per user, so everyone gets a turn). Please wait for them: about {wait} s.", wait)

@@ -20,10 +20,10 @@ from .hosting import gpu_function, media_buttons
 from .i18n import Translator, param_key
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
+from .concurrency import generation_group
 from .errors import user_errors
 from .runs import SessionRuns, progress_fn, session_id, with_request_args
 
-GPU_GROUP = "gpu"
 EXAMPLES = {
     "text": [
         ["Write a one-sentence product description for a bamboo water bottle."],
@@ -185,7 +185,7 @@ class PlaygroundTabs:
         prompt = inputs[0]
         gr.on(
             [run.click, prompt.submit], fn, inputs, [*outputs, record_ids], api_name=f"generate_{modality}",
-            concurrency_id=GPU_GROUP, concurrency_limit=1,
+            **generation_group(self.studio, [modality]),
             preprocess=False,  # values reach Studio.prepare as sent: its errors name the field and range
             show_progress_on=outputs[2] if modality == "text" else outputs[0],  # streamed text stays readable
         )

@@ -15,7 +15,7 @@ from ..studio import Studio
 from .hosting import gpu_function, media_buttons
 from .i18n import Translator, scenario_key
 from .panels import panel_component
-from .playground import GPU_GROUP
+from .concurrency import generation_group
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
 from .errors import user_errors
@@ -143,9 +143,10 @@ class ScenarioTab:
         s = self.scenario
         handler = gpu_function(self._handler(), base=60, per_unit=0, unit_keys=())
         # progress shows on the status line, so streaming text stays readable
-        event = run.click(handler, inputs, outputs, api_name=s.api_name, concurrency_id=GPU_GROUP, concurrency_limit=1,
-                  show_progress_on=outputs[len(s.tasks)],
-                  preprocess=False)  # values reach validate_values as sent: its errors name the field
+        event = run.click(handler, inputs, outputs, api_name=s.api_name,
+                          **generation_group(self.studio, [t.generator for t in s.tasks]),
+                          show_progress_on=outputs[len(s.tasks)],
+                          preprocess=False)  # values reach validate_values as sent: its errors name the field
         stop.click(self.runs.stop_handler(s.id), None, None, queue=False, api_visibility="private")
         return event
 

@@ -13,7 +13,7 @@ import gradio as gr
 from aigc_demo.core.types import MODALITIES, StudioError
 from ..studio import Studio
 from .i18n import Translator
-from .playground import GPU_GROUP
+from .concurrency import GPU_GROUP
 from .errors import user_errors
 
 
