@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from . import __version__
 from .backends import create as create_backend
+from .batching import Batcher
 from .backends.base import Backend
 from .core.files import free_mb, is_disk_full, publish, remove_files, staging_dir
 from .core.params import PARAMS, Params, check_cost
@@ -72,6 +73,7 @@ class Studio:
         self._store = store
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
+        self.batcher = Batcher(max_batch_size=settings.max_batch_size)
         blocklist = Path(settings.blocklist) if settings.blocklist else None
         self.blocklist = Blocklist.load(blocklist if blocklist and blocklist.is_file() else None)
 
@@ -196,7 +198,12 @@ class Studio:
         def attempt() -> Iterator[str | GenerationResult]:
             loads.append(self._load_with_notice(modality, progress))
             with self._time_limit(cancel, notes), stamps.opened(staging, stamp):
-                yield from backend.stream(loads[-1].model, request, progress=progress, cancel=cancel, out_dir=staging)
+                model = loads[-1].model
+                if self.batcher.accepts(modality, backend, model, request):  # concurrent ones share one call
+                    yield self.batcher.run(modality, backend, model, request, out_dir=staging, progress=progress,
+                                           cancel=cancel)
+                else:
+                    yield from backend.stream(model, request, progress=progress, cancel=cancel, out_dir=staging)
 
         result: GenerationResult | None = None
         for update in self.manager.retry_on_oom(modality, attempt):

@@ -2,7 +2,7 @@
 
 Gradio's queue is first come, first served with one size limit for every event. Here:
 
-- generation (the ``gpu`` concurrency group) admits at most ``AIGC_USER_QUEUE_LIMIT``
+- generation (the ``gpu`` concurrency groups: ``GENERATION_GROUPS``) admits at most ``AIGC_USER_QUEUE_LIMIT``
   requests per user (the login name with --auth, else the browser session) waiting or running,
   and at most ``AIGC_QUEUE_SIZE`` waiting in all;
 - everything else (reviews, listings, status: their own groups) is never refused because
@@ -26,7 +26,7 @@ import gradio as gr
 from fastapi import HTTPException
 
 from ..security import session_key
-from .playground import GPU_GROUP
+from .playground import GENERATION_GROUPS
 from .runs import SessionRuns
 DEFAULT_RUN_SECONDS = 10.0  # the wait estimate before any run has finished
 LIGHT_QUEUE_FACTOR = 8  # light events waiting, at most this many times AIGC_QUEUE_SIZE (64 or more)
@@ -57,19 +57,19 @@ class FairQueue:
 
     # ------------------------------------------------------------ decisions
 
-    def _events(self, group: str) -> tuple[list[Any], list[Any]]:
+    def _events(self, groups: tuple[str, ...]) -> tuple[list[Any], list[Any]]:
         queue = self.demo._queue
-        waiting = list(getattr(queue.event_queue_per_concurrency_id.get(group), "queue", []))
-        running = [e for job in queue.active_jobs if job for e in job if e.concurrency_id == group]
+        waiting = [e for g in groups for e in getattr(queue.event_queue_per_concurrency_id.get(g), "queue", [])]
+        running = [e for job in queue.active_jobs if job for e in job if e.concurrency_id in groups]
         return waiting, running
 
     def wait_seconds(self) -> int:
         """About how long a new generation request would wait now."""
         queue = self.demo._queue
         times = [t.avg_time for fn, t in list(queue.process_time_per_fn.items())
-                 if fn.concurrency_id == GPU_GROUP and t.count and t.avg_time]
+                 if fn.concurrency_id in GENERATION_GROUPS and t.count and t.avg_time]
         per_run = sum(times) / len(times) if times else DEFAULT_RUN_SECONDS
-        waiting, running = self._events(GPU_GROUP)
+        waiting, running = self._events(GENERATION_GROUPS)
         return max(5, math.ceil((len(waiting) + len(running)) * per_run))
 
     def admit(self, body: Any, username: str | None) -> None:
@@ -77,13 +77,13 @@ class FairQueue:
         fn = self.demo.fns.get(body.fn_index) if body.fn_index is not None else None
         if fn is None:
             return
-        if fn.concurrency_id != GPU_GROUP:
+        if fn.concurrency_id not in GENERATION_GROUPS:
             light = sum(len(q.queue) for cid, q in list(self.demo._queue.event_queue_per_concurrency_id.items())
-                        if cid != GPU_GROUP)
+                        if cid not in GENERATION_GROUPS)
             if light >= max(64, LIGHT_QUEUE_FACTOR * self.queue_size):
                 self._refuse("The server is very busy: too many requests are waiting. Please try again in a few seconds.", 5)
             return
-        waiting, running = self._events(GPU_GROUP)
+        waiting, running = self._events(GENERATION_GROUPS)
         owner = username or body.session_hash
         mine = sum(1 for e in waiting + running if (e.username or e.session_hash) == owner)
         wait = self.wait_seconds()

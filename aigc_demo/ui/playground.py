@@ -24,6 +24,10 @@ from .errors import user_errors
 from .runs import SessionRuns, progress_fn, session_id, with_request_args
 
 GPU_GROUP = "gpu"
+# /generate_image runs up to AIGC_MAX_BATCH_SIZE requests at once in its own group: they reach
+# the studio's Batcher together and share one pipeline call (aigc_demo/batching.py).
+IMAGE_GROUP = "gpu-image"
+GENERATION_GROUPS = (GPU_GROUP, IMAGE_GROUP)
 EXAMPLES = {
     "text": [
         ["Write a one-sentence product description for a bamboo water bottle."],
@@ -183,9 +187,10 @@ class PlaygroundTabs:
         )
         fn = gpu_function(self._handler(modality, params), base=20, per_unit=0.5, unit_keys=GPU_UNITS)
         prompt = inputs[0]
+        batch = self.studio.settings.max_batch_size if modality == "image" else 1
         gr.on(
             [run.click, prompt.submit], fn, inputs, [*outputs, record_ids], api_name=f"generate_{modality}",
-            concurrency_id=GPU_GROUP, concurrency_limit=1,
+            concurrency_id=IMAGE_GROUP if batch > 1 else GPU_GROUP, concurrency_limit=batch,
             preprocess=False,  # values reach Studio.prepare as sent: its errors name the field and range
             show_progress_on=outputs[2] if modality == "text" else outputs[0],  # streamed text stays readable
         )
