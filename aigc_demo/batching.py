@@ -11,7 +11,9 @@ its own result (own seed, own files in its own folder), so the studio publishes,
 records each one as if it had run alone.
 
 Compatible = same model object, modality, size, steps, guidance and negative prompt, one
-image each (``batch_key``); anything else runs alone, as before.
+image each (``batch_key``). Any other image request runs alone (``backend.generate``, as
+before) but still takes its turn on the device: image requests reach the studio several at a
+time, so this is also what keeps them from running in parallel.
 """
 
 from __future__ import annotations
@@ -64,9 +66,9 @@ class Batcher:
         self._device = threading.Lock()  # one batch at a time
         self.batches: list[int] = []  # size of every batch run, for status and benchmarks
 
-    def accepts(self, modality: str, backend: Any, model: Any, request: Request) -> bool:
-        return (self.max_batch_size > 1 and hasattr(backend, "generate_batch")
-                and batch_key(modality, model, request) is not None)
+    def accepts(self, modality: str, backend: Any) -> bool:
+        """Whether ``modality``'s requests go through here (the ones the UI lets in together)."""
+        return self.max_batch_size > 1 and modality == "image" and hasattr(backend, "generate_batch")
 
     def run(
         self, modality: str, backend: Any, model: Any, request: Request, *, out_dir: Path,
@@ -75,6 +77,8 @@ class Batcher:
         """This request's result, generated in a batch with whatever compatible requests
         arrive together with it."""
         key = batch_key(modality, model, request)
+        alone = key is None
+        key = object() if alone else key  # a batch of its own
         item = _Item(request, out_dir, progress, cancel)
         with self._cond:
             queue = self._pending.setdefault(key, [])
@@ -86,11 +90,11 @@ class Batcher:
             item.wake.wait()
             if not item.leads:
                 return item.outcome()
-        self._lead(key, backend, model)
+        self._lead(key, backend, model, wait=not alone)
         return item.outcome()
 
-    def _lead(self, key: Hashable, backend: Any, model: Any) -> None:
-        deadline = time.monotonic() + self.window_s
+    def _lead(self, key: Hashable, backend: Any, model: Any, wait: bool) -> None:
+        deadline = time.monotonic() + (self.window_s if wait else 0.0)
         with self._cond:
             while len(self._pending[key]) < self.max_batch_size and (left := deadline - time.monotonic()) > 0:
                 self._cond.wait(left)
@@ -106,10 +110,15 @@ class Batcher:
 
     def _execute(self, backend: Any, model: Any, batch: list[_Item]) -> None:
         try:
-            results = backend.generate_batch(
-                model, [i.request for i in batch], out_dirs=[i.out_dir for i in batch],
-                progress=[i.progress for i in batch], cancel=[i.cancel for i in batch],
-            )
+            if len(batch) == 1:  # alone: exactly the one-request path
+                one = batch[0]
+                results = [backend.generate(model, one.request, progress=one.progress, cancel=one.cancel,
+                                            out_dir=one.out_dir)]
+            else:
+                results = backend.generate_batch(
+                    model, [i.request for i in batch], out_dirs=[i.out_dir for i in batch],
+                    progress=[i.progress for i in batch], cancel=[i.cancel for i in batch],
+                )
             for item, result in zip(batch, results, strict=True):
                 item.result = result
         except BaseException as error:  # every request of the batch hears of it (and may retry)

@@ -199,7 +199,7 @@ class Studio:
             loads.append(self._load_with_notice(modality, progress))
             with self._time_limit(cancel, notes), stamps.opened(staging, stamp):
                 model = loads[-1].model
-                if self.batcher.accepts(modality, backend, model, request):  # concurrent ones share one call
+                if self.batcher.accepts(modality, backend):  # concurrent compatible requests share one call
                     yield self.batcher.run(modality, backend, model, request, out_dir=staging, progress=progress,
                                            cancel=cancel)
                 else:

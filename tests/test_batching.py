@@ -57,8 +57,9 @@ def test_batch_key_separates_what_cannot_share_a_call():
     assert batch_key("image", model, base) != batch_key("image", model, requests(1, width=128)[0])
     assert batch_key("image", model, base) != batch_key("image", object(), base)
     assert batch_key("image", model, requests(1, num_images=2)[0]) is None
-    assert Batcher().accepts("text", object(), model, base) is False
-    assert Batcher(max_batch_size=1).accepts("image", type("B", (), {"generate_batch": 1})(), model, base) is False
+    batchable = type("B", (), {"generate_batch": 1})()
+    assert Batcher().accepts("image", batchable) and not Batcher().accepts("text", batchable)
+    assert Batcher(max_batch_size=1).accepts("image", batchable) is False
 
 
 def test_concurrent_studio_requests_run_as_one_batch_each_with_its_own_record(make_studio):
@@ -107,3 +108,16 @@ def test_more_requests_than_a_batch_make_several_batches(make_studio):
     assert sum(studio.batcher.batches) == 5 and max(studio.batcher.batches) <= 2
     assert [r.seed for r in results] == [r.seed for r in batch]
     assert all(len(r.files) == 1 for r in results)
+
+
+def test_requests_that_cannot_batch_still_take_turns(make_studio):
+    """Two-image requests run alone (the one-request path), one after the other."""
+    studio = make_studio()
+    studio.load("image")
+    studio.batcher = Batcher(max_batch_size=4, window_s=5.0)
+    pair = requests(3, num_images=2)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda r: studio.run("image", r), pair))
+    assert studio.batcher.batches == [1, 1, 1]
+    assert [len(r.files) for r in results] == [2, 2, 2]
+    assert not any("one batch" in note for r in results for note in r.notes)
