@@ -50,6 +50,7 @@ NUMBERS: tuple[Number, ...] = (
     Number("max_prompt_chars", "AIGC_MAX_PROMPT_CHARS", int, 1, MAX_PROMPT_CHARS),
     Number("queue_size", "AIGC_QUEUE_SIZE", int, 1, 10_000),
     Number("user_queue_limit", "AIGC_USER_QUEUE_LIMIT", int, 1, 1000),
+    Number("max_batch_size", "AIGC_MAX_BATCH_SIZE", int, 1, 64),
     Number("run_timeout_seconds", "AIGC_RUN_TIMEOUT_SECONDS", float, 0, 7 * 86400, above=True, optional=True,
            zero_is_off=True, meaning="0 turns the limit off"),
     Number("max_upload_mb", "AIGC_MAX_UPLOAD_MB", float, 0, 100_000, above=True),

@@ -99,6 +99,7 @@ class Settings:
     max_prompt_chars: int = 4000
     queue_size: int = 16
     user_queue_limit: int = 2  # generation requests one user (login or browser session) may have waiting
+    max_batch_size: int = 8  # concurrent compatible image requests run as one batch of at most this (1: off)
     run_timeout_seconds: float | None = None  # a run still going after this is stopped
     max_upload_mb: float = 20.0  # larger uploads are refused before they are stored
     min_free_disk_mb: float = 200.0  # the start-up self-check refuses less free space in the data dir
@@ -340,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), help="env AIGC_DEVICE")
     parser.add_argument("--dtype", choices=DTYPES, help="weights' dtype (env AIGC_DTYPE; auto: bf16/fp16 on GPU, fp32 on CPU)")
     parser.add_argument("--memory-budget-gb", dest="memory_budget_gb", type=float, help="env AIGC_MEMORY_BUDGET_GB")
+    parser.add_argument("--max-batch-size", dest="max_batch_size", type=int,
+                        help="concurrent image requests run as one batch of at most this (env AIGC_MAX_BATCH_SIZE, default 8; 1: off)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch and llama.cpp (env AIGC_THREADS)")
     parser.add_argument("--idle-unload-seconds", dest="idle_unload_seconds", type=float, help="env AIGC_IDLE_UNLOAD_SECONDS")
     for modality in MODALITIES:

@@ -17,10 +17,13 @@ from typing import Any, Callable, Iterator, Mapping
 
 from . import __version__
 from .backends import create as create_backend
+from .batching import Batcher
 from .backends.base import Backend
 from .core.files import free_mb, is_disk_full, publish, remove_files, staging_dir
 from .core.params import PARAMS, Params, check_cost
+from .core import stamp as stamps
 from .core.quality import quality_flags
+from .core.stamp import Stamp
 from .core.types import (
     MODALITIES,
     CancelToken,
@@ -72,6 +75,7 @@ class Studio:
         self._store = store
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
+        self.batcher = Batcher(max_batch_size=settings.max_batch_size)
         blocklist = Path(settings.blocklist) if settings.blocklist else None
         self.blocklist = Blocklist.load(blocklist if blocklist and blocklist.is_file() else None)
 
@@ -199,11 +203,17 @@ class Studio:
         cancel = cancel or CancelToken()
         backend = self.backend(modality)
         loads: list[LoadedModel] = []
+        stamp = self._stamp(context, loads)
 
         def attempt() -> Iterator[str | GenerationResult]:
             loads.append(self._load_with_notice(modality, progress))
-            with self._time_limit(cancel, notes):
-                yield from backend.stream(loads[-1].model, request, progress=progress, cancel=cancel, out_dir=staging)
+            with self._time_limit(cancel, notes), stamps.opened(staging, stamp):
+                model = loads[-1].model
+                if self.batcher.accepts(modality, backend):  # concurrent compatible requests share one call
+                    yield self.batcher.run(modality, backend, model, request, out_dir=staging, progress=progress,
+                                           cancel=cancel)
+                else:
+                    yield from backend.stream(model, request, progress=progress, cancel=cancel, out_dir=staging)
 
         result: GenerationResult | None = None
         for update in self.manager.retry_on_oom(modality, attempt):
@@ -221,7 +231,7 @@ class Studio:
             result.notes += quality_flags(f"{request.prompt}\n{getattr(request, 'system_prompt', '')}", result.text)
             if finish is not None:
                 result.text = finish(result.text)
-        yield self._finish(result, context)
+        yield self._finish(result, context, stamp)
 
     def run(
         self, modality: str, request: Request, *, progress: ProgressFn = no_progress,
@@ -261,16 +271,39 @@ class Studio:
             if fired.is_set():
                 notes.append(TIMEOUT_NOTE.format(seconds=seconds))
 
-    def _finish(self, result: GenerationResult, context: RunContext) -> GenerationResult:
+    def _stamp(self, context: RunContext, loads: list[LoadedModel]) -> Stamp:
+        """The run's provenance before its files are written (``core.stamp``): its record id
+        is fixed now, so a backend can write the record into a file in its one write."""
+        from .record import provenance
+
+        def record(result: GenerationResult) -> dict[str, Any]:
+            ref = loads[-1].model_ref if loads else result.model_ref  # as _stream records it
+            return self._record(replace(result, model_ref=ref), context, stamp).provenance()
+
+        stamp = Stamp(record=record, tags=provenance.video_tags)
+        return stamp
+
+    def _record(self, result: GenerationResult, context: RunContext, stamp: Stamp | None) -> Any:
+        """The OutputRecord of a result, with the stamp's id and time when it has one."""
+        from .record import OutputRecord
+        from .record.models import utc_now
+
+        if stamp is None:
+            return OutputRecord(**self.record_fields(result, context))
+        stamp.created_at = stamp.created_at or utc_now()
+        return OutputRecord(**self.record_fields(result, context), id=stamp.record_id, created_at=stamp.created_at)
+
+    def _finish(self, result: GenerationResult, context: RunContext, stamp: Stamp | None = None) -> GenerationResult:
         """Label smoke-test output, write provenance into files, record the output."""
         if self.settings.smoke_test(result.modality) and SMOKE_TEST_NOTE not in result.notes:
             result.notes.append(SMOKE_TEST_NOTE)
-        from .record import OutputRecord, provenance
+        from .record import provenance
 
-        record = OutputRecord(**self.record_fields(result, context))
+        record = self._record(result, context, stamp)
+        embedded = record.provenance()
         try:
             for path in result.files:  # the file exists (written atomically) before its record
-                provenance.embed(path, record.provenance())
+                provenance.embed(path, embedded, carried=bool(stamp and stamp.carries(path, embedded)))
             result.record_id = self.store.add_record(record)
         except BaseException:  # not recorded: its files must not stay (they would be orphans)
             remove_files([*result.files, *(provenance.sidecar_path(p) for p in result.files)])

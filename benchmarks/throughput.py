@@ -1,15 +1,20 @@
-"""Throughput: 8 concurrent clients on /generate_text vs the same requests one at a time.
+"""Throughput: 8 concurrent clients vs the same requests one at a time, text or image.
 
-    .venv/bin/python benchmarks/throughput.py [--requests 24] [--clients 8]
+    .venv/bin/python benchmarks/throughput.py [--modality text|image] [--requests 24] [--clients 8]
+                                              [--max-batch-size 8]
 
 Each client is its own ``gradio_client.Client`` (its own session), warmed with one request.
-Every request is the same greedy 24-token generation on the tiny text model. The app runs the
-four generate endpoints in one concurrency group with limit 1 (one generation on the device at
-a time), so concurrency cannot beat the model's speed; what it can show is that the queue hands
-the device the next request at once. The server's view comes from the review store: every
-output is recorded with ``created_at`` (when it finished) and ``generate_seconds``, so
-start = created_at - generate_seconds, and the idle gap between two runs is
-start(next) - end(previous). Busy fraction = time generating / (last end - first start).
+Text: every request is the same greedy 24-token generation on the tiny text model; the text
+endpoints share one concurrency group with limit 1 (one generation on the device at a time),
+so concurrency cannot beat the model's speed; what it can show is that the queue hands the
+device the next request at once. Image: 64x64, 2 steps, a different seed per request;
+``/generate_image`` lets up to ``--max-batch-size`` requests in at once and the studio's
+Batcher runs compatible ones as one pipeline call (``--max-batch-size 1``: one at a time, as
+before issue 15). The server's view comes from the review store: every output is recorded
+with ``created_at`` (when it finished) and ``generate_seconds``, so start = created_at -
+generate_seconds, and the idle gap between two runs is start(next) - end(previous) (negative:
+the runs overlapped, i.e. they were one batch). Busy fraction = time generating / (last end -
+first start), overlapping runs counted once.
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from _common import AppServer, PROMPTS, SYSTEM, header, median, report, tiny_studio, workdir
+from _common import AppServer, IMAGE, PROMPTS, SYSTEM, header, median, report, tiny_studio, workdir
 
-PARAMS = dict(system_prompt=SYSTEM, max_new_tokens=24, temperature=0.0, top_p=0.9, seed=1)
+PARAMS = {
+    "text": dict(system_prompt=SYSTEM, max_new_tokens=24, temperature=0.0, top_p=0.9),
+    "image": dict(negative_prompt="", **IMAGE, num_images=1),
+}
 
 
-def server_runs(data_dir: Path, since: float, until: float) -> list[tuple[float, float]]:
-    """(start, end) of every text run the app recorded between ``since`` and ``until``."""
+def server_runs(data_dir: Path, since: float, until: float, modality: str = "text") -> list[tuple[float, float]]:
+    """(start, end) of every run of ``modality`` the app recorded between ``since`` and ``until``."""
     with sqlite3.connect(f"file:{data_dir / 'reviews.sqlite3'}?mode=ro", uri=True) as conn:
-        rows = conn.execute("SELECT created_at, generate_seconds FROM records WHERE modality = 'text'").fetchall()
+        rows = conn.execute("SELECT created_at, generate_seconds FROM records WHERE modality = ?", (modality,)).fetchall()
     runs = []
     for created_at, seconds in rows:
         end = datetime.fromisoformat(created_at).timestamp()
@@ -38,9 +46,27 @@ def server_runs(data_dir: Path, since: float, until: float) -> list[tuple[float,
     return sorted(runs)
 
 
+def batch_sizes(data_dir: Path, since: float, until: float) -> list[int]:
+    """The size of the batch each image run of the window was part of (1: it ran alone)."""
+    import json
+    import re
+
+    with sqlite3.connect(f"file:{data_dir / 'reviews.sqlite3'}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT created_at, notes FROM records WHERE modality = 'image'").fetchall()
+    sizes = []
+    for created_at, notes in rows:
+        if since <= datetime.fromisoformat(created_at).timestamp() <= until:
+            found = re.search(r"one batch with (\d+) other", " ".join(json.loads(notes or "[]")))
+            sizes.append(int(found.group(1)) + 1 if found else 1)
+    return sizes
+
+
 def server_view(name: str, runs: list[tuple[float, float]]) -> None:
     gaps = [(b[0] - a[1]) * 1000 for a, b in zip(runs, runs[1:])]
-    busy = sum(end - start for start, end in runs)
+    busy, covered = 0.0, runs[0][0]
+    for start, end in runs:  # overlapping runs (one batch) count once
+        busy += max(0.0, end - max(start, covered))
+        covered = max(covered, end)
     span = runs[-1][1] - runs[0][0]
     report(f"{name}: runs recorded", len(runs))
     report(f"{name}: median idle gap between runs (server)", median(gaps), "ms")
@@ -52,17 +78,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=24)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--modality", choices=sorted(PARAMS), default="text")
+    parser.add_argument("--max-batch-size", type=int, default=8, help="the app's AIGC_MAX_BATCH_SIZE (1: no batching)")
     args = parser.parse_args()
-    header(f"throughput: {args.clients} concurrent clients vs one at a time, /generate_text (tiny)")
+    modality = args.modality
+    header(f"throughput: {args.clients} concurrent clients vs one at a time, /generate_{modality} (tiny), "
+           f"max batch size {args.max_batch_size}")
 
     with workdir("aigc-throughput-") as work:
         cache = work / "cache"
-        tiny_studio(work, cache).backend("text").location()  # build the tiny model before the server starts
-        with AppServer(work, cache) as server:
+        tiny_studio(work, cache).backend(modality).location()  # build the tiny model before the server starts
+        with AppServer(work, cache, extra_args=["--max-batch-size", str(args.max_batch_size)]) as server:
             clients = [server.client() for _ in range(args.clients)]
+            seeds = iter(range(1, 10**6))
 
             def call(client) -> None:
-                client.predict(prompt=PROMPTS["text"], api_name="/generate_text", **PARAMS)
+                client.predict(prompt=PROMPTS[modality], seed=next(seeds), api_name=f"/generate_{modality}",
+                               **PARAMS[modality])
 
             for client in clients:  # one request each: model loaded, sessions created
                 call(client)
@@ -72,7 +104,7 @@ def main() -> None:
                 call(clients[0])
             end = time.time()
             sequential = args.requests / (end - start)
-            sequential_runs = server_runs(server.data_dir, start, end)
+            sequential_runs = server_runs(server.data_dir, start, end, modality)
 
             per_client = args.requests // args.clients
             threads = [
@@ -85,12 +117,16 @@ def main() -> None:
                 thread.join()
             end = time.time()
             concurrent = per_client * args.clients / (end - start)
-            concurrent_runs = server_runs(server.data_dir, start, end)
+            concurrent_runs = server_runs(server.data_dir, start, end, modality)
+            batches = batch_sizes(server.data_dir, start, end) if modality == "image" else []
 
     report("one at a time", sequential, "requests/s")
     report(f"{args.clients} concurrent clients", concurrent, "requests/s", concurrent / sequential)
     server_view("one at a time", sequential_runs)
     server_view(f"{args.clients} concurrent", concurrent_runs)
+    if batches:
+        report(f"{args.clients} concurrent: median batch size a request ran in", median(batches),
+               note=f"largest {max(batches)}; 1 = alone")
 
 
 if __name__ == "__main__":

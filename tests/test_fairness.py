@@ -54,7 +54,9 @@ def test_each_preset_sets_its_ceilings_and_a_run_time_limit():
 @pytest.fixture(scope="module")
 def fair_app(tmp_path_factory, app_cache):
     root = tmp_path_factory.mktemp("fair")
-    env = {"AIGC_CACHE_DIR": str(app_cache), "AIGC_QUEUE_SIZE": "3", "AIGC_USER_QUEUE_LIMIT": "2"}
+    # Image requests run AIGC_MAX_BATCH_SIZE at a time (one batch); 2 keeps the queue easy to fill.
+    env = {"AIGC_CACHE_DIR": str(app_cache), "AIGC_QUEUE_SIZE": "3", "AIGC_USER_QUEUE_LIMIT": "2",
+           "AIGC_MAX_BATCH_SIZE": "2"}
     with running_app(root / "data", root / "server.log", env) as (url, _):
         yield url
 
@@ -126,7 +128,7 @@ def test_queue_full_says_how_long_to_wait(fair_app):
     users = [Raw(fair_app) for _ in range(4)]
     results = [user.join("generate_image", _image(10 + i, **BIG)) for user in users for i in range(2)]
     codes = [status for status, _, _ in results]
-    assert codes.count(200) >= 4, codes  # 1 running + AIGC_QUEUE_SIZE=3 waiting, at least
+    assert codes.count(200) >= 4, codes  # 1-2 running (one batch) + AIGC_QUEUE_SIZE=3 waiting, at least
     full = [payload["detail"] for status, payload, _ in results if status == 429 and "queue is full" in payload["detail"]]
     assert full and "Please try again in about" in full[0], results
     # reviews are never refused because generation is busy

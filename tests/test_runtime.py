@@ -168,3 +168,72 @@ def test_dtype_can_be_switched_in_settings():
     manager = ModelManager(device="cpu", dtype="bfloat16")
     entry = manager.get("text", "m", linear_loader(1))
     assert entry.dtype == "bfloat16" and next(entry.model.parameters()).dtype == torch.bfloat16
+
+
+# ---------------------------------------------------------------- eviction frees without gc.collect
+
+
+def _tiny_loader(backend):
+    return lambda device, dtype: backend.load(device, dtype)
+
+
+@pytest.mark.parametrize("modality", ["text", "image"])
+def test_eviction_frees_the_real_tiny_model_without_a_collection(modality, tiny_cache):
+    """An evicted model that nothing else holds is gone at once: no full gc.collect() runs
+    while memory is plentiful, yet a weak reference to it is dead right after the eviction."""
+    import gc
+    import weakref
+
+    from aigc_demo.backends import create
+
+    backend = create(modality, f"tiny:{modality}", cache_dir=tiny_cache)
+    manager = ModelManager(device="cpu", budget_bytes=10**12, reserve_bytes=0)
+    model = weakref.ref(manager.get(modality, "tiny", _tiny_loader(backend)).model)
+    # The libraries leave cyclic garbage behind while loading (caught exceptions whose
+    # tracebacks hold the loading frames, and so the model): the interpreter's automatic
+    # collection clears it soon after any load. Clear it now, then forbid collections.
+    gc.collect()
+    gc.disable()  # an automatic collection must not be what frees it
+    try:
+        assert model() is not None
+        assert manager.unload(modality)
+        assert model() is None
+        assert manager.collections == 0
+    finally:
+        gc.enable()
+
+
+def test_budget_eviction_frees_the_evicted_model_without_a_collection():
+    import gc
+    import weakref
+
+    manager = ModelManager(device="cpu", budget_bytes=int(2.5 * MB), reserve_bytes=0)
+    first = weakref.ref(manager.get("a", "a", linear_loader(1)).model)
+    manager.get("b", "b", linear_loader(1))
+    gc.collect()  # what loading left behind (see above)
+    gc.disable()
+    try:
+        manager.get("c", "c", linear_loader(1))  # evicts "a"
+        assert not manager.is_loaded("a") and first() is None
+        assert manager.collections == 0
+    finally:
+        gc.enable()
+
+
+def test_eviction_collects_when_memory_is_short():
+    """With a reserve larger than this machine's memory, memory is always short: the manager
+    runs a full collection after the eviction, and a model held only by a cycle is freed."""
+    import weakref
+
+    manager = ModelManager(device="cpu", budget_bytes=int(2.5 * MB), reserve_bytes=2**60)
+
+    def cyclic_loader(device: str, dtype: torch.dtype) -> torch.nn.Module:
+        module = linear_loader(1)(device, dtype)
+        module.myself = [module]  # a reference cycle: refcounting alone cannot free it
+        return module
+
+    first = weakref.ref(manager.get("a", "a", cyclic_loader).model)
+    manager.get("b", "b", linear_loader(1))
+    manager.get("c", "c", linear_loader(1))  # evicts "a"
+    assert manager.collections >= 1
+    assert first() is None

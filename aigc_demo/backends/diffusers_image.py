@@ -67,18 +67,8 @@ class DiffusersImage(HubBackend):
         pipe.set_progress_bar_config(disable=True)
         return pipe
 
-    def generate(
-        self,
-        model: "DiffusionPipeline",
-        request: ImageRequest,
-        *,
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken | None = None,
-        out_dir: Path | None = None,
-    ) -> GenerationResult:
-        import torch
-
-        pipe = model
+    def _prepare(self, pipe: Any, request: ImageRequest) -> tuple[ImageRequest, list[int], dict[str, Any], list[str]]:
+        """(request with sizes snapped, seeds of its images, pipeline keyword arguments, notes)."""
         notes: list[str] = []
 
         # The latent grid needs sizes divisible by the VAE's downscale factor too.
@@ -112,6 +102,23 @@ class DiffusersImage(HubBackend):
         ignored = sorted(set(wanted) - set(kwargs) - {"output_type"})
         if ignored:
             notes.append(f"{type(pipe).__name__} ignores {', '.join(ignored)}")
+        return request, seeds, kwargs, notes
+
+    def generate(
+        self,
+        model: "DiffusionPipeline",
+        request: ImageRequest,
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        out_dir: Path | None = None,
+    ) -> GenerationResult:
+        import torch
+
+        pipe = model
+        request, seeds, kwargs, notes = self._prepare(pipe, request)
+        seed = seeds[0]
+        accepted = set(inspect.signature(pipe.__call__).parameters)
 
         total_images = len(seeds)
         done_images = 0  # images fully denoised so far, for overall progress
@@ -176,3 +183,80 @@ class DiffusersImage(HubBackend):
             cancelled=cancelled,
             notes=notes,
         )
+
+    def generate_batch(
+        self,
+        model: "DiffusionPipeline",
+        requests: list[ImageRequest],
+        *,
+        out_dirs: list[Path],
+        progress: list[ProgressFn] | None = None,
+        cancel: list[CancelToken | None] | None = None,
+    ) -> list[GenerationResult]:
+        """One pipeline call for several one-image requests that differ only in prompt and
+        seed (``batching.batch_key``): a list of prompts and one generator per request, so
+        each image starts from the same noise as when it is generated alone. Returns one
+        result per request, its file under its own ``out_dirs`` entry. A request cancelled
+        mid-way gets no image; the call stops early only when every request is cancelled."""
+        import torch
+
+        pipe = model
+        progress = progress or [no_progress] * len(requests)
+        cancel = cancel or [None] * len(requests)
+        prepared = [self._prepare(pipe, request) for request in requests]
+        kwargs = dict(prepared[0][2])
+        kwargs["prompt"] = [p[2]["prompt"] for p in prepared]
+        if "negative_prompt" in kwargs:
+            kwargs["negative_prompt"] = [p[2].get("negative_prompt", "") for p in prepared]
+        accepted = set(inspect.signature(pipe.__call__).parameters)
+        steps = requests[0].num_inference_steps
+        others = len(requests) - 1
+
+        def cancelled(i: int) -> bool:
+            return cancel[i] is not None and cancel[i].cancelled  # type: ignore[union-attr]
+
+        def on_step_end(p: Any, step: int, timestep: Any, tensors: dict) -> dict:
+            total = int(getattr(p, "num_timesteps", 0) or steps)
+            for report in progress:
+                report(step + 1, total, f"denoising (batched with {others} other request(s))")
+            if all(cancelled(i) for i in range(len(requests))):
+                p._interrupt = True
+            return {}
+
+        if "callback_on_step_end" in accepted:
+            kwargs["callback_on_step_end"] = on_step_end
+        device = getattr(pipe, "device", torch.device("cpu"))
+        gen_device = "cpu" if device.type == "mps" else device
+        generators = [torch.Generator(gen_device).manual_seed(p[1][0]) for p in prepared]
+        with Timer() as timer:
+            try:
+                output = pipe(generator=generators, **kwargs)
+                interrupted = bool(getattr(pipe, "_interrupt", False))
+            finally:
+                if hasattr(pipe, "_interrupt"):
+                    pipe._interrupt = False
+        flagged = list(getattr(output, "nsfw_content_detected", None) or [])
+        results = []
+        for i, ((request, seeds, _, notes), image) in enumerate(zip(prepared, output.images)):
+            notes = [*notes, f"generated in one batch with {others} other request(s)"]
+            files: list[Path] = []
+            stopped = interrupted or cancelled(i)
+            if stopped:
+                notes.append("cancelled after 0 of 1 image(s)")
+            elif i < len(flagged) and flagged[i]:
+                notes.append(f"image 1 (seed {seeds[0]}) was flagged by the safety checker as not safe for work "
+                             "and was not saved")
+            else:
+                path = new_output_path(out_dirs[i], self.modality, ".png")
+                with atomic_path(path) as tmp:
+                    image.save(tmp, format="PNG")
+                files.append(path)
+            params = request_params(request)
+            params["seed"] = seeds[0]
+            results.append(GenerationResult(
+                modality=self.modality,
+                model_ref=str(getattr(pipe, "name_or_path", "") or type(pipe).__name__),
+                seed=seeds[0], params=params, files=files, generate_seconds=timer.seconds,
+                cancelled=stopped, notes=notes,
+            ))
+        return results

@@ -11,8 +11,9 @@ import inspect
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from aigc_demo.core import stamp as stamps
 from aigc_demo.core.files import atomic_path, new_output_path
 from aigc_demo.backends.hub import HubBackend
 from aigc_demo.core.params import VIDEO_PARAMS
@@ -68,25 +69,24 @@ def snap_frames(num_frames: int, rule: FrameRule) -> int:
     return snapped
 
 
-def write_mp4(frames: "np.ndarray", path: Path, fps: int) -> None:
-    """Encode uint8 frames (F, H, W, 3) as H.264 yuv420p with imageio-ffmpeg's bundled ffmpeg."""
-    import imageio_ffmpeg
+def write_mp4(frames: "np.ndarray", path: Path, fps: int, metadata: Mapping[str, str] | None = None) -> None:
+    """Encode uint8 frames (F, H, W, 3) as H.264 yuv420p MP4 with ``metadata`` as container
+    tags, in one pass and in-process (PyAV's libav + libx264: no ffmpeg process to start)."""
+    import av
+    import numpy as np
 
     count, height, width, _ = frames.shape
-    writer = imageio_ffmpeg.write_frames(
-        str(path),
-        (width, height),
-        fps=fps,
-        codec="libx264",
-        pix_fmt_out="yuv420p",
-        quality=8,  # -> crf 10: small clips, few visible artifacts
-        macro_block_size=SIZE_MULTIPLE,
-        output_params=["-movflags", "+faststart"],  # playable while downloading
-    )
-    writer.send(None)  # start ffmpeg
-    for frame in frames:
-        writer.send(frame.tobytes())
-    writer.close()
+    pad_h, pad_w = -height % SIZE_MULTIPLE, -width % SIZE_MULTIPLE  # H.264 macroblocks
+    if pad_h or pad_w:
+        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:  # playable while downloading
+        container.metadata.update(metadata or {})
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width + pad_w, height + pad_h, "yuv420p"
+        stream.options = {"crf": "10"}  # small clips, few visible artifacts
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+        container.mux(stream.encode())  # flush the encoder
 
 
 class DiffusersVideo(HubBackend):
@@ -185,7 +185,8 @@ class DiffusersVideo(HubBackend):
         if frames.dtype != np.uint8:
             frames = np.round(np.clip(frames, 0.0, 1.0) * 255).astype(np.uint8)
         path = new_output_path(out_dir, self.modality, ".mp4")
+        stamp = stamps.for_dir(out_dir)  # the studio's record, known now: one encode carries it
         with atomic_path(path) as tmp:
-            write_mp4(frames, tmp, request.fps)
+            write_mp4(frames, tmp, request.fps, stamp.tags_for(result, path) if stamp else None)
         result.files.append(path)
         return result

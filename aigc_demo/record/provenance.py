@@ -10,7 +10,9 @@ parameters, app version, ...) into the file itself and next to it:
   ``ICRD``) written with the standard library. libsndfile (soundfile) silently drops
   INFO strings longer than ~2 KB, so it is not used for writing; the samples are untouched.
 - MP4/MOV/M4V/MKV/WebM: container metadata (``comment`` = the JSON, ``description`` = the
-  label) by a stream-copy remux with the ffmpeg bundled in ``imageio-ffmpeg``.
+  label). The studio's video backend writes them in its one encode (``video_tags`` through
+  ``core.stamp``), and ``embed(..., carried=True)`` then writes only the sidecar; any other
+  video gets them by a stream-copy remux with the ffmpeg bundled in ``imageio-ffmpeg``.
 - Every file also gets a JSON sidecar ``<file>.json`` (e.g. ``image-x.png.json``).
 
 Every rewrite goes to a temporary file and is renamed over the original (``os.replace``),
@@ -52,24 +54,27 @@ def sidecar_path(path: Path | str) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def embed(path: Path | str, record: dict[str, Any], *, sidecar: bool = True) -> bool:
+def embed(path: Path | str, record: dict[str, Any], *, sidecar: bool = True, carried: bool = False) -> bool:
     """Write ``record`` into the file (PNG, WAV, video) and, by default, a JSON sidecar.
 
-    Returns True when the record went inside the file, False when only the sidecar
-    was written (a format without a metadata writer here, e.g. ``.txt`` or ``.gif``).
+    ``carried``: the file was written with this very record inside (``video_tags``), so it
+    is left as it is. Returns True when the record is inside the file, False when only the
+    sidecar was written (a format without a metadata writer here, e.g. ``.txt`` or ``.gif``).
     Raises ValueError for a file that is not what its suffix says.
     """
     path = Path(path)
     text = _dumps(record)
     suffix = path.suffix.lower()
-    if suffix in PNG_SUFFIXES:
+    if carried:
+        in_file = True
+    elif suffix in PNG_SUFFIXES:
         _atomic_write_bytes(path, _png_with_text(path.read_bytes(), text))
         in_file = True
     elif suffix in WAV_SUFFIXES:
         _atomic_write_bytes(path, _wav_with_info(path.read_bytes(), _dumps(record, ascii_only=True)))
         in_file = True
     elif suffix in VIDEO_SUFFIXES:
-        _remux_with_metadata(path, text)
+        _remux_with_metadata(path, video_tags(record))
         in_file = True
     else:
         in_file = False
@@ -316,15 +321,18 @@ def _ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def _remux_with_metadata(path: Path, record_json: str) -> None:
+def video_tags(record: dict[str, Any]) -> dict[str, str]:
+    """The container tags that carry ``record`` in a video (what ``read`` looks for)."""
+    return {"comment": _dumps(record), "description": FILE_LABEL, "title": f"{LABEL_KEY} video"}
+
+
+def _remux_with_metadata(path: Path, tags: dict[str, str]) -> None:
     tmp = _tmp_for(path)
     fmt = {".mkv": "matroska", ".webm": "webm", ".mov": "mov"}.get(path.suffix.lower(), "mp4")
     args = [
         _ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-i", str(path), "-map", "0", "-c", "copy", "-map_metadata", "0",
-        "-metadata", f"comment={record_json}",
-        "-metadata", f"description={FILE_LABEL}",
-        "-metadata", f"title={LABEL_KEY} video",
+        *(arg for key, value in tags.items() for arg in ("-metadata", f"{key}={value}")),
     ]  # fmt: skip
     if fmt in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]  # moov first: browsers start playing sooner

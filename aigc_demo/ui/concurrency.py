@@ -14,6 +14,9 @@ from typing import Any, Iterable
 from ..studio import Studio
 
 GPU_GROUP = "gpu"
+# /generate_image on a local model runs up to AIGC_MAX_BATCH_SIZE requests at once in its own
+# group: they reach the studio's Batcher together and share one pipeline call (aigc_demo/batching.py).
+IMAGE_GROUP = "gpu-image"
 REMOTE_PREFIX = "remote-"
 
 
@@ -22,9 +25,11 @@ def generation_group(studio: Studio, modalities: Iterable[str]) -> dict[str, Any
     used = sorted(set(modalities))
     if used and all(studio.is_remote(m) for m in used):
         return {"concurrency_id": REMOTE_PREFIX + "-".join(used), "concurrency_limit": studio.settings.remote_concurrency}
+    if used == ["image"] and studio.settings.max_batch_size > 1:
+        return {"concurrency_id": IMAGE_GROUP, "concurrency_limit": studio.settings.max_batch_size}
     return {"concurrency_id": GPU_GROUP, "concurrency_limit": 1}
 
 
 def is_generation(concurrency_id: str | None) -> bool:
     """Whether events of this group generate (and so are admitted per user by fairness)."""
-    return concurrency_id == GPU_GROUP or str(concurrency_id or "").startswith(REMOTE_PREFIX)
+    return concurrency_id in (GPU_GROUP, IMAGE_GROUP) or str(concurrency_id or "").startswith(REMOTE_PREFIX)

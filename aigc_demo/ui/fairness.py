@@ -2,7 +2,7 @@
 
 Gradio's queue is first come, first served with one size limit for every event. Here:
 
-- generation (the ``gpu`` concurrency group) admits at most ``AIGC_USER_QUEUE_LIMIT``
+- generation (the groups of ``ui.concurrency``: local ``gpu``, batched ``gpu-image``, ``remote-*``) admits at most ``AIGC_USER_QUEUE_LIMIT``
   requests per user (the login name with --auth, else the browser session) waiting or running,
   and at most ``AIGC_QUEUE_SIZE`` waiting in all;
 - everything else (reviews, listings, status: their own groups) is never refused because
@@ -57,10 +57,10 @@ class FairQueue:
 
     # ------------------------------------------------------------ decisions
 
-    def _events(self, group: str) -> tuple[list[Any], list[Any]]:
+    def _events(self, groups: tuple[str, ...]) -> tuple[list[Any], list[Any]]:
         queue = self.demo._queue
-        waiting = list(getattr(queue.event_queue_per_concurrency_id.get(group), "queue", []))
-        running = [e for job in queue.active_jobs if job for e in job if e.concurrency_id == group]
+        waiting = [e for g in groups for e in getattr(queue.event_queue_per_concurrency_id.get(g), "queue", [])]
+        running = [e for job in queue.active_jobs if job for e in job if e.concurrency_id in groups]
         return waiting, running
 
     def wait_seconds(self, group: str = GPU_GROUP) -> int:
