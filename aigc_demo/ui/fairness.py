@@ -57,10 +57,10 @@ class FairQueue:
 
     # ------------------------------------------------------------ decisions
 
-    def _events(self, groups: tuple[str, ...]) -> tuple[list[Any], list[Any]]:
+    def _events(self, group: str) -> tuple[list[Any], list[Any]]:
         queue = self.demo._queue
-        waiting = [e for g in groups for e in getattr(queue.event_queue_per_concurrency_id.get(g), "queue", [])]
-        running = [e for job in queue.active_jobs if job for e in job if e.concurrency_id in groups]
+        waiting = list(getattr(queue.event_queue_per_concurrency_id.get(group), "queue", []))
+        running = [e for job in queue.active_jobs if job for e in job if e.concurrency_id == group]
         return waiting, running
 
     def wait_seconds(self, group: str = GPU_GROUP) -> int:
