@@ -47,6 +47,7 @@ class ScenarioState:
     done: bool = False
     live: str = ""  # the task running now: which, how long, how fast, about how long is left
     ui: str = "en"  # the language of the page that reads the status (not of the outputs)
+    clock: "TaskClock | None" = None  # the running task's clock (refreshes ``live`` when read)
     started: float = field(default_factory=time.perf_counter)
 
     def record_ids(self, task: str) -> list[str]:
@@ -57,6 +58,8 @@ class ScenarioState:
         """The status as shown: what is done, then what is running (or the total time)."""
         if self.done:
             return [*self.status, say("ux.run.total", self.ui, seconds=f"{time.perf_counter() - self.started:.0f}")]
+        if self.clock is not None:
+            self.clock.refresh()  # the elapsed time as of now, even between progress reports
         return [*self.status, self.live] if self.live else list(self.status)
 
 
@@ -68,16 +71,27 @@ class TaskClock:
         self.state, self.label, self.position, self.modality, self.forward = state, label, position, modality, forward
         self.start = time.perf_counter()
         self.first_step: float | None = None
+        self.step, self.total, self.desc = 0, 0, ""
+        state.clock = self
         self.tick(0, 0, "")
 
     def tick(self, step: int, total: int, desc: str = "") -> None:
         now = time.perf_counter()
+        if step > 0 and self.first_step is None:
+            self.first_step = now
+        self.step, self.total, self.desc = step, total, desc
+        self.refresh(now)
+        self.forward(step, total, desc)
+
+    def refresh(self, now: float | None = None) -> None:
+        """Write the live line as of ``now`` from the last progress report."""
+        now = time.perf_counter() if now is None else now
+        step, total, desc = self.step, self.total, self.desc
         elapsed = now - self.start
         ui = self.state.ui
         number, count = self.position
         line = say("ux.run.running", ui, task=self.label, number=number, count=count, elapsed=f"{elapsed:.0f}")
-        if step > 0:
-            self.first_step = self.first_step or now
+        if step > 0 and self.first_step is not None:
             rate = step / max(now - self.first_step, 1e-6) if step > 1 else 0.0
             line += say("ux.run.tokens" if self.modality == "text" else "ux.run.steps", ui, step=step)
             line += say("ux.run.rate", ui, rate=f"{rate:.1f}") if rate else ""
@@ -87,7 +101,6 @@ class TaskClock:
         elif desc.startswith("Loading"):
             line += say("ux.run.loading", ui)  # the only thing reported before the first step
         self.state.live = line
-        self.forward(step, total, desc)
 
 
 def run_scenario(
@@ -128,6 +141,7 @@ def run_scenario(
             context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed})
             label = task.title(ui_language) + (f" {index}/{len(items)}" if len(items) > 1 else "")
             clock = TaskClock(state, label, (number, len(scenario.tasks)), task.generator, progress)
+            yield state  # the status names the task at once, before its model answers
             try:
                 fixed = scenario.fixed_parts(task, values) if task.structure else {}
                 yield from _run_task(studio, scenario, task, label, request, language, fixed, context, cancel,
@@ -142,7 +156,7 @@ def run_scenario(
                 break
     if cancel.cancelled:
         state.status.append(say("ux.run.stopped", ui_language))
-    state.live = ""
+    state.live, state.clock = "", None
     state.done = True
     yield state
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from ..industries.service import format_history
-from .i18n import scenario_key
+from .i18n import scenario_key, tag_choices
 from .playground import GPU_GROUP
 from .review_tab import RerunTarget
 from .errors import user_errors
@@ -45,7 +45,7 @@ class ChatScenarioTab(ScenarioTab):
                         send = gr.Button(self.t("ui.generate"), variant="primary", scale=1, elem_classes=["run-button"])
                         stop = gr.Button(self.t("ui.stop"), variant="stop", scale=1, elem_classes=["stop-button"])
                     record_ids = gr.State([])
-                    self.bars.render(record_ids, [(f"{t.label['en']} · {t.label['zh']}", t.value) for t in s.review_tags] or None)
+                    self.bars.render(record_ids, tag_choices(self.t, s))
                     status = gr.Markdown(elem_classes=["run-status"])
                     reply_box = gr.Textbox(visible=False, elem_id=f"{s.id}-{reply.name}-text")  # the API's output
                     api_button = gr.Button(visible=False)
