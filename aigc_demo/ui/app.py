@@ -55,7 +55,7 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
                 tab_class = ChatScenarioTab if scenario.chat else ScenarioTab
                 targets |= tab_class(studio, t, runs, bars, scenario).render(tabs)
             targets |= PlaygroundTabs(studio, t, runs, bars).render(tabs)
-            review = ReviewTab(studio, t, [s.id for s in scenarios])
+            review = ReviewTab(studio, t, [s.id for s in scenarios], bars)
             review.render(targets)
             SystemTab(studio, t).render()
         review.register_api()

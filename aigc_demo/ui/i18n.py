@@ -93,7 +93,13 @@ class Translator:
         entries = {**ui_strings(), **scenario_strings(scenarios), **param_strings(params)}
         self.i18n = gr.I18n(**{lang: {k: v[lang] for k, v in entries.items()} for lang in LANGUAGES})
         self._keys = set(entries)
+        self._entries = entries
         self._per_page: list[tuple[gr.Component, Callable[[str], Any]]] = []
+
+    def text(self, key: str, language: str) -> str:
+        """The string ``key`` in ``language`` (for text written at run time); the key if unknown."""
+        entry = self._entries.get(key)
+        return entry[language] if entry else key
 
     def per_page(self, component: gr.Component, value: Callable[[str], Any]) -> gr.Component:
         """Fill ``component`` on each page load with ``value(language)``: for text written at run

@@ -121,7 +121,7 @@ class PlaygroundTabs:
 
     def render(self, outer: gr.Tabs) -> dict[str, RerunTarget]:
         """Draw the tabs; returns where each modality's records can be re-run."""
-        with gr.Tab(self.t("tab.playground"), id="playground"):
+        with gr.Tab(self.t("tab.playground"), id="playground", elem_id="tab-playground"):
             with gr.Tabs() as inner:
                 for modality in MODALITIES:
                     with gr.Tab(self.t(f"tab.{modality}"), id=f"playground-{modality}"):
