@@ -108,7 +108,7 @@ def test_retail_scenario_fills_text_image_audio_and_video(page, scenarios):
     expect(video).to_have_attribute("src", re.compile(r"\.mp4$"), timeout=RUN_TIMEOUT_MS)
     status = panel.locator(".run-status").first
     for task in retail.tasks:
-        expect(status).to_contain_text(task.name)
+        expect(status).to_contain_text(task.title["en"])  # tasks are named by their titles
 
     assert page.locator("#retail-copy textarea").input_value().strip()
     # Each medium was fetched and decoded by the browser, not merely linked.

@@ -145,15 +145,15 @@ def test_a_run_shows_live_status_and_its_review_bar_starts_over_with_each_output
     _run_and_wait(page, scenario_id, locale)
     expect(bar).to_be_visible()
     bar.locator(".review-save").click()  # no rating chosen: refused, and said so
-    expect(page.locator(".toast-body").filter(has_text=_t("ux.review.no_rating", locale)).first).to_be_visible()
+    expect(page.get_by_test_id("toast-body").filter(has_text=_t("ux.review.no_rating", locale)).first).to_be_visible()
     bar.locator(".review-stars label").nth(3).click()  # four stars
     bar.locator(".review-save").click()
     saved = "Saved" if locale == "en-US" else "已保存"
-    expect(bar.locator(".review-confirmation")).to_contain_text(saved)
+    expect(bar.locator(".review-confirmation").first).to_contain_text(saved)
 
     _run_and_wait(page, scenario_id, locale)  # a new output replaces the rated one
     expect(bar).to_be_visible()
-    expect(bar.locator(".review-confirmation")).to_have_text("")
+    expect(bar.locator(".review-confirmation").first).to_have_text("")
     expect(bar.locator(".review-stars input:checked")).to_have_count(0)
 
     if locale == "zh-CN":  # the Chinese page: status with no English words (model names and units apart)

@@ -20,6 +20,7 @@ from ..record.models import MAX_COMMENT_CHARS
 from ..studio import Studio
 from .i18n import Translator, tag_choices
 from .locale import page_language, toast
+from .review_tab import LIGHT_GROUP
 from .runs import reviewer_id
 
 STAR_CHOICES = [("★", 1), ("★★", 2), ("★★★", 3), ("★★★★", 4), ("★★★★★", 5)]
@@ -49,9 +50,11 @@ class ReviewBars:
                 comment = gr.Textbox(label=t("review.comment"), max_length=MAX_COMMENT_CHARS)
             confirmation = gr.Markdown(elem_classes=["review-confirmation"])
         fields = [record_ids, reasons, comment]
-        up.click(self._thumbs("up"), fields, [confirmation, stars], queue=False, api_visibility="private")
-        down.click(self._thumbs("down"), fields, [confirmation, stars], queue=False, api_visibility="private")
-        save.click(self.save, [stars, *fields], [confirmation, stars], queue=False, api_visibility="private")
+        # Queued (toasts need the queue) in the light group: never behind a generation.
+        light = {"api_visibility": "private", "concurrency_id": LIGHT_GROUP, "concurrency_limit": 4}
+        up.click(self._thumbs("up"), fields, [confirmation, stars], **light)
+        down.click(self._thumbs("down"), fields, [confirmation, stars], **light)
+        save.click(self.save, [stars, *fields], [confirmation, stars], **light)
         # A new output (or none, when a run starts): the bar starts over, shown only with an output.
         record_ids.change(self.reset, record_ids, [bar, empty, stars, reasons, comment, confirmation],
                           queue=False, api_visibility="private", show_progress="hidden")
