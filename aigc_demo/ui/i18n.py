@@ -39,6 +39,8 @@ def scenario_strings(scenarios: Iterable[Scenario]) -> dict[str, dict[str, str]]
         for t in s.tasks:
             strings[scenario_key(s, "task", t.name)] = dict(t.title)
         for f in s.fields:
+            for column in f.columns:
+                strings[scenario_key(s, "column", f.name, column.name)] = dict(column.label)
             for c in f.choices:
                 strings[scenario_key(s, "choice", f.name, str(c.value))] = dict(c.label)
         for tag in s.review_tags:

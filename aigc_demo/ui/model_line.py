@@ -39,8 +39,9 @@ def licence(settings: Settings, modality: str, language: str) -> str:
 def model_cell(settings: Settings, modality: str, language: str) -> str:
     """"`model` (licence: ...)" plus the smoke-test badge, or "not available"."""
     ref = settings.model_for(modality)
-    if not ref:
-        return say("ux.models.unavailable", language)
+    if not ref:  # the preset's reason, where it gives one (e.g. video needs a GPU)
+        reason = settings.unavailable.get(modality)
+        return say("ux.models.unavailable", language) + (f" ({reason})" if reason else "")
     text = f"`{redact(ref)}` ({say('ux.models.licence', language)}: {licence(settings, modality, language)})"
     if settings.smoke_test(modality):
         text += f' <span class="smoke-badge">{say("ux.models.smoke", language)}</span>'

@@ -24,7 +24,7 @@ from .review_tab import RerunTarget
 from .errors import user_errors
 from .runs import SessionRuns, session_id, with_request_args
 
-LANGUAGE_CHOICES = [("English", "en"), ("中文", "zh")]
+LANGUAGE_CODES = ("en", "zh")
 
 
 class ScenarioTab:
@@ -99,7 +99,8 @@ class ScenarioTab:
         label = self.t(scenario_key(self.scenario, "field", field.name))
         info = self.t(scenario_key(self.scenario, "info", field.name)) if field.info else None
         if field.kind == "language":
-            return gr.Radio(LANGUAGE_CHOICES, value=field.default, label=label, info=info)
+            return gr.Radio([(self.t(f"ux.language.{code}"), code) for code in LANGUAGE_CODES], value=field.default,
+                            label=label, info=info)
         if field.kind == "choice":
             return gr.Dropdown([(self.t(scenario_key(self.scenario, "choice", field.name, str(c.value))), c.value)
                                 for c in field.choices], value=field.default, label=label, info=info)

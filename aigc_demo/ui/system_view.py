@@ -42,7 +42,7 @@ def status_markdown(status: Mapping[str, Any], settings: Settings, language: str
                            entry["size_mb"] if entry else "–", status.get("load_count", {}).get(m, 0)]))
     lines += ["", f"### {say('ux.system.settings', language)}", "", _row([col("setting"), col("value")]), _row(["---"] * 2),
               _row([say("ux.preset", language), f"`{status['preset']}`"]),
-              _row([col("device"), status["device"]]),
+              _row([col("device"), status["device"] if loaded else say("ux.system.no_device", language)]),
               _row([col("size"), f"{status['used_mb']} / {status['budget_mb'] or '–'}"])]
     lines += [f"\nℹ️ {note}" for note in status.get("notes", [])]
     return "\n".join(lines)
