@@ -198,6 +198,7 @@ class ScenarioTab:
             if data is None or (sent.get(f"panel:{source}") and not state.done):
                 values += [gr.skip()] * len(panels.specs)
             else:
-                sent[f"panel:{source}"] = True  # shown once it has data, in the page's language
-                values += [gr.update(value=v, visible=True) for v in panels.values(data, state.ui)]
+                sent[f"panel:{source}"] = True  # shown once it has data, in the page's language;
+                shown = panels.values(data, state.ui)  # the last snapshot (the API's result) holds plain values
+                values += shown if state.done else [gr.update(value=v, visible=True) for v in shown]
         return tuple(values)
