@@ -12,10 +12,11 @@
     const text = title ? title.innerText.trim() : "";
     if (text && document.title !== text) document.title = text;
   };
-  window.aigcShowStatus = (id) => {
-    const el = document.getElementById(id);
-    if (el) el.scrollIntoView({ block: "nearest" });
-  };
+  document.addEventListener("click", (event) => {
+    const run = event.target.closest && event.target.closest(".run-button");
+    const status = run && run.closest("[role=tabpanel]")?.querySelector(".run-status");
+    if (status) setTimeout(() => status.scrollIntoView({ block: "center" }), 50);
+  }, true);
   new MutationObserver(mark).observe(document.body, { childList: true, subtree: true });
   mark();
 }

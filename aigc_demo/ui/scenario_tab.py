@@ -65,7 +65,6 @@ class ScenarioTab:
                         self.bars.render(record_ids[-1], tags)
                     panels = self._render_panels()
         self._wire(run, stop, inputs + [seed], outputs + [status] + record_ids + panels)
-        run.click(None, js=f"() => window.aigcShowStatus && window.aigcShowStatus('{s.id}-status')")
         return self._rerun_target(outer, inputs + [seed])
 
     def _tab(self) -> gr.Tab:
