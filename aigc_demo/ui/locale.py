@@ -23,6 +23,12 @@ def page_language(request: gr.Request | None) -> str:
     return lang(accept.split(",")[0].strip())
 
 
+def from_browser(request: gr.Request | None) -> bool:
+    """Whether a page sent the request (browsers send Accept-Language; API clients need not)."""
+    headers = getattr(request, "headers", None) or {}
+    return bool(headers.get("accept-language"))
+
+
 def local_progress(progress: gr.Progress, language: str) -> ProgressFn:
     """Gradio's progress bar with no English words on it (the status line says what runs)."""
 

@@ -14,7 +14,7 @@ from ..scenarios.runner import ScenarioState, run_scenario
 from ..studio import Studio
 from .hosting import gpu_function
 from .i18n import Translator, panel_key, scenario_key, tag_choices
-from .locale import field_error, local_progress, page_language
+from .locale import field_error, from_browser, local_progress, page_language
 from .model_line import models_markdown, scenario_outputs
 from .ticker import every
 from .panels import panel_component
@@ -154,10 +154,13 @@ class ScenarioTab:
         """Run the scenario for this browser session (so Stop reaches it); yield output snapshots."""
         session = session_id(request)
         ui = page_language(request)
+        fields = {f.name for f in self.scenario.fields} if from_browser(request) else set()  # API: names as sent
         try:
             self.scenario.validate_values(values)  # before anything on the page changes
         except ValidationError as error:
-            raise field_error(self.scenario, error, ui) from error
+            if error.field in fields:  # a person reads the field's label
+                raise field_error(self.scenario, error, ui) from error
+            raise
         token = self.runs.start(session, self.scenario.id)
         sent: dict[str, Any] = {t.name: object() for t in self.scenario.tasks}  # the first snapshot clears
         states = run_scenario(self.studio, self.scenario, values, progress=local_progress(progress, ui),
@@ -166,7 +169,7 @@ class ScenarioTab:
             for state in every(states, 1.0, on_close=token.cancel):  # the clock ticks while a model works
                 yield self._snapshot(state, sent)
         except ValidationError as error:
-            if error.field in {f.name for f in self.scenario.fields}:
+            if error.field in fields:  # a person reads the field's label
                 raise field_error(self.scenario, error, ui) from error
             raise
         finally:
