@@ -60,6 +60,8 @@ class ScenarioState:
             return [*self.status, say("ux.run.total", self.ui, seconds=f"{time.perf_counter() - self.started:.0f}")]
         if self.clock is not None:
             self.clock.refresh()  # the elapsed time as of now, even between progress reports
+        elif not self.live:  # figures computed before the first task: the clock runs already
+            return [*self.status, say("ux.run.preparing", self.ui, elapsed=f"{time.perf_counter() - self.started:.0f}")]
         return [*self.status, self.live] if self.live else list(self.status)
 
 
