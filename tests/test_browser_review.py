@@ -42,6 +42,7 @@ def test_rate_a_scenario_output_then_find_it_in_review_and_export(page, tmp_path
     expect(page.get_by_test_id("toast-body").filter(has_text="Re-running").first).to_be_visible()
     expect(page.get_by_role("tab", name="Medical", exact=True)).to_have_attribute("aria-selected", "true")
     expect(status).to_contain_text("⏳", timeout=RUN_TIMEOUT_MS)  # and it runs
+    panel.locator(".more-options").get_by_text("More options").first.click()  # the seed is folded there
     seed = panel.get_by_label("Seed (-1 = random)")
     expect(seed).to_have_value(recorded_seed)
     page.get_by_role("tab", name="Review", exact=True).click()
