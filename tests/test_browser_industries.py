@@ -16,7 +16,7 @@ def test_maintenance_run_shows_plan_readings_check_and_parser_result(page):
     page.get_by_role("tab", name="Maintenance", exact=True).click()
     panel = page.locator("#tab-maintenance")
     panel.get_by_role("button", name="Run scenario").click()
-    expect(panel.locator(".run-status").first).to_contain_text("spoken_briefing", timeout=RUN_TIMEOUT_MS)
+    expect(panel.locator(".run-status").first).to_contain_text("⏱️ Finished", timeout=RUN_TIMEOUT_MS)
     assert page.locator("#maintenance-plan textarea").input_value().strip()
     readings = page.locator("#maintenance-sensor_check-0")
     expect(readings).to_contain_text("Spindle vibration")  # the readings table, checked by code
@@ -32,7 +32,7 @@ def test_market_run_shows_computed_figures_chart_and_disclaimer(page):
     page.get_by_role("tab", name="Markets", exact=True).click()
     panel = page.locator("#tab-market")
     panel.get_by_role("button", name="Run scenario").click()
-    expect(panel.locator(".run-status").first).to_contain_text("spoken_brief", timeout=RUN_TIMEOUT_MS)
+    expect(panel.locator(".run-status").first).to_contain_text("⏱️ Finished", timeout=RUN_TIMEOUT_MS)
     figures = page.locator("#market-market_figures-0")
     expect(figures).to_contain_text("period return")
     expect(figures).to_contain_text("%")
@@ -48,7 +48,7 @@ def test_service_chat_answers_with_faq_grounding(page):
     panel.get_by_role("button", name="Generate").click()
     chat = page.locator("#service-reply")
     expect(chat).to_contain_text("How do I pair my headphones", timeout=RUN_TIMEOUT_MS)
-    expect(panel.locator(".run-status").first).to_contain_text("reply", timeout=RUN_TIMEOUT_MS)
+    expect(panel.locator(".run-status").first).to_contain_text("⏱️ Finished", timeout=RUN_TIMEOUT_MS)
     grounding = page.locator("#service-faq_context-0")
     expect(grounding).to_contain_text("bluetooth_pairing")
     # The reply draft can be rated like every other output.

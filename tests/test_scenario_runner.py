@@ -74,7 +74,7 @@ def test_stop_ends_the_run_early(studio, scenarios):
         states.append(state)
         cancel.cancel()
     final = states[-1]
-    assert final.done and "⏹️ stopped" in final.status
+    assert final.done and "⏹️ Stopped" in final.status
     assert "storyboard" not in final.results
 
 
@@ -84,10 +84,20 @@ def test_the_status_line_says_which_task_runs_for_how_long_and_how_fast(studio, 
     for state in run_scenario(studio, retail, {}, seed=6):
         lives.append(state.lines[-1])
         final = state
-    running = [line for line in lives if line.startswith("⏳ copy (task 1 of 4)")]
+    copy, image = (retail.task(name).title.en for name in ("copy", "hero_image"))
+    running = [line for line in lives if line.startswith(f"⏳ {copy} (task 1 of 4)")]
     assert running and any(" tokens" in line and "/s" in line and "s left" in line for line in running)
-    assert any(line.startswith("⏳ hero_image (task 2 of 4)") for line in lives)
-    assert final.done and final.lines[-1].startswith("⏱️") and final.lines[-1].endswith("s in all")
+    assert any(line.startswith(f"⏳ {image} (task 2 of 4)") for line in lives)
+    assert final.done and final.lines[-1].startswith("⏱️ Finished in") and final.lines[-1].endswith(" s")
+
+
+def test_the_status_line_speaks_the_page_language(studio, scenarios):
+    """A Chinese page reads the status in Chinese, tasks named by their Chinese titles."""
+    retail = scenarios["retail"]
+    lives = [state.lines[-1] for state in run_scenario(studio, retail, {"language": "en"}, seed=6, ui_language="zh")]
+    copy = retail.task("copy").title.zh
+    assert any(line.startswith(f"⏳ {copy}（第 1/4 项）· 已用") for line in lives)
+    assert lives[-1].startswith("⏱️ 全部完成") and not any("task" in line or " s " in line for line in lives)
 
 
 def test_a_structured_task_streams_markdown_and_records_it(studio, scenarios, monkeypatch):

@@ -27,6 +27,7 @@ from aigc_demo.core.types import (
     no_progress,
     resolve_seed,
 )
+from aigc_demo.messages import say
 from aigc_demo.studio import RunContext, Studio
 
 from . import structure
@@ -47,6 +48,8 @@ class ScenarioState:
     parsed: dict[str, Parsed] = field(default_factory=dict)  # task -> what its parser read
     done: bool = False
     live: str = ""  # the task running now: which, how long, how fast, about how long is left
+    ui: str = "en"  # the language of the page that reads the status (not of the outputs)
+    clock: "TaskClock | None" = None  # the running task's clock (refreshes ``live`` when read)
     started: float = field(default_factory=time.perf_counter)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # every record of this run carries it
 
@@ -57,35 +60,52 @@ class ScenarioState:
     def lines(self) -> list[str]:
         """The status as shown: what is done, then what is running (or the total time)."""
         if self.done:
-            return [*self.status, f"⏱️ {time.perf_counter() - self.started:.0f} s in all"]
+            return [*self.status, say("ux.run.total", self.ui, seconds=f"{time.perf_counter() - self.started:.0f}")]
+        if self.clock is not None:
+            self.clock.refresh()  # the elapsed time as of now, even between progress reports
+        elif not self.live:  # figures computed before the first task: the clock runs already
+            return [*self.status, say("ux.run.preparing", self.ui, elapsed=f"{time.perf_counter() - self.started:.0f}")]
         return [*self.status, self.live] if self.live else list(self.status)
 
 
 class TaskClock:
     """Turns a task's progress reports into a live line: elapsed time, speed and an estimate."""
 
-    def __init__(self, state: ScenarioState, label: str, position: str, modality: str, forward: ProgressFn) -> None:
+    def __init__(self, state: ScenarioState, label: str, position: tuple[int, int], modality: str,
+                 forward: ProgressFn) -> None:
         self.state, self.label, self.position, self.modality, self.forward = state, label, position, modality, forward
         self.start = time.perf_counter()
         self.first_step: float | None = None
+        self.step, self.total, self.desc = 0, 0, ""
+        state.clock = self
         self.tick(0, 0, "")
 
     def tick(self, step: int, total: int, desc: str = "") -> None:
         now = time.perf_counter()
-        elapsed = now - self.start
-        line = f"⏳ {self.label} ({self.position}) · {elapsed:.0f} s"
-        if step > 0:
-            self.first_step = self.first_step or now
-            rate = step / max(now - self.first_step, 1e-6) if step > 1 else 0.0
-            unit = "tokens" if self.modality == "text" else "steps"
-            line += f" · {step} {unit}" + (f", {rate:.1f}/s" if rate else "")
-            if rate and total > step:
-                bound = "at most " if self.modality == "text" else "about "
-                line += f" · {bound}{(total - step) / rate:.0f} s left"
-        elif desc:
-            line += f" · {desc}"
-        self.state.live = line
+        if step > 0 and self.first_step is None:
+            self.first_step = now
+        self.step, self.total, self.desc = step, total, desc
+        self.refresh(now)
         self.forward(step, total, desc)
+
+    def refresh(self, now: float | None = None) -> None:
+        """Write the live line as of ``now`` from the last progress report."""
+        now = time.perf_counter() if now is None else now
+        step, total, desc = self.step, self.total, self.desc
+        elapsed = now - self.start
+        ui = self.state.ui
+        number, count = self.position
+        line = say("ux.run.running", ui, task=self.label, number=number, count=count, elapsed=f"{elapsed:.0f}")
+        if step > 0 and self.first_step is not None:
+            rate = step / max(now - self.first_step, 1e-6) if step > 1 else 0.0
+            line += say("ux.run.tokens" if self.modality == "text" else "ux.run.steps", ui, step=step)
+            line += say("ux.run.rate", ui, rate=f"{rate:.1f}") if rate else ""
+            if rate and total > step:  # text may end before its token budget; media runs every step
+                bound = "ux.run.left_at_most" if self.modality == "text" else "ux.run.left_about"
+                line += say(bound, ui, seconds=f"{(total - step) / rate:.0f}")
+        elif desc.startswith("Loading"):
+            line += say("ux.run.loading", ui)  # the only thing reported before the first step
+        self.state.live = line
 
 
 def run_scenario(
@@ -97,13 +117,16 @@ def run_scenario(
     cancel: CancelToken | None = None,
     session_id: str = "",
     seed: Any = -1,
+    ui_language: str = "en",
 ) -> Iterator[ScenarioState]:
-    """Run every task of ``scenario`` with the form ``values``; yield the state as it grows."""
+    """Run every task of ``scenario`` with the form ``values``; yield the state as it grows.
+    Status lines are written in ``ui_language`` (the reader's), naming tasks by their titles."""
     values = scenario.validate_values(values)  # checked once, at the door: trusted from here on
     language = scenario.language(values)
     seed = resolve_seed(check_range("seed", seed, -1, MAX_SEED))  # one seed for the whole run: re-runnable
     cancel = cancel or CancelToken()
-    state = ScenarioState(language=language, computed=scenario.compute(values, language) if scenario.pre_steps else {})
+    state = ScenarioState(language=language, ui=ui_language,
+                          computed=scenario.compute(values, language) if scenario.pre_steps else {})
     if state.computed:
         yield state
     for number, task in enumerate(scenario.tasks, start=1):
@@ -123,8 +146,9 @@ def run_scenario(
             check = grounding.checker(scenario, task.name, values, state.computed, language) if task.generator == "text" else None
             context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed}, check=check,
                                  run_id=state.run_id)
-            label = f"{task.name}" + (f" {index}/{len(items)}" if len(items) > 1 else "")
-            clock = TaskClock(state, label, f"task {number} of {len(scenario.tasks)}", task.generator, progress)
+            label = task.title(ui_language) + (f" {index}/{len(items)}" if len(items) > 1 else "")
+            clock = TaskClock(state, label, (number, len(scenario.tasks)), task.generator, progress)
+            yield state  # the status names the task at once, before its model answers
             try:
                 fixed = scenario.fixed_parts(task, values) if task.structure else {}
                 yield from _run_task(studio, scenario, task, label, request, language, fixed, context, cancel,
@@ -134,12 +158,12 @@ def run_scenario(
             except StudioError as error:
                 if task.generator == "text":
                     raise  # later tasks are written from this text
-                state.status.append(f"⚠️ {label}: {error}")  # this media task cannot run here; the others go on
+                state.status.append(say("ux.run.failed_task", ui_language, task=label, error=error))  # this media task cannot run here; the others go on
                 yield state
                 break
     if cancel.cancelled:
-        state.status.append("⏹️ stopped")
-    state.live = ""
+        state.status.append(say("ux.run.stopped", ui_language))
+    state.live, state.clock = "", None
     state.done = True
     yield state
 
@@ -175,6 +199,7 @@ def _run_task(
             if (parsed := scenario.parse_output(task, state.text[task.name])) is not None:
                 state.parsed[task.name] = parsed
         state.files.setdefault(task.name, []).extend(str(p) for p in update.files)
-        state.status.append(f"✅ {label}: {task.generator} in {update.generate_seconds:.1f} s (seed {update.seed})")
-        state.status += [f"{label}: {note.removeprefix(FLAG).strip()}" for note in update.notes if note.startswith(FLAG)]
+        state.status.append(say("ux.run.done_task", state.ui, task=label, seconds=f"{update.generate_seconds:.1f}"))
+        state.status += [say("ux.run.flag", state.ui, task=label, note=note.removeprefix(FLAG).strip())
+                         for note in update.notes if note.startswith(FLAG)]
         yield state

@@ -20,6 +20,7 @@ from .errors import guard_app
 from .fairness import LIGHT_QUEUE_FACTOR
 from .i18n import Translator
 from .mcp_tools import launch_options
+from .model_line import preset_line
 from .playground import PlaygroundTabs
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget, ReviewTab
@@ -27,9 +28,8 @@ from .runs import SessionRuns
 from .scenario_tab import ScenarioTab
 from .share import RunShare
 from .system_tab import SystemTab
+from .theme import studio_theme
 
-SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Noto Sans", "sans-serif")
-MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "monospace")
 # Gradio's copies of served files (exports, outputs shown on a page) are deleted this long after
 # they were made, checked every tenth of it; the originals under outputs/ stay.
 CACHE_SECONDS = 3600
@@ -39,8 +39,7 @@ def _header(studio: Studio, t: Translator) -> None:
     settings = studio.settings
     gr.Markdown(t("app.title"), elem_id="app-title")
     gr.Markdown(t("app.subtitle"))
-    lines = [f"**Preset · 预设:** `{settings.preset}`", *[f"ℹ️ {note}" for note in settings.notes]]
-    gr.Markdown("\n\n".join(lines), elem_id="preset-line")
+    t.per_page(gr.Markdown(elem_id="preset-line"), lambda language: preset_line(settings, language))
 
 
 def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr.Blocks:
@@ -49,7 +48,7 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
     scenarios = list(load_scenarios() if scenarios is None else scenarios)
     t = Translator(scenarios, {m: studio.params(m) for m in MODALITIES})
     runs = SessionRuns()
-    with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False,
+    with gr.Blocks(title="AIGC Industry Studio", analytics_enabled=False,  # retitled per language (ux.js)
                    delete_cache=(CACHE_SECONDS // 10, CACHE_SECONDS)) as demo:
         _header(studio, t)
         share = RunShare(studio, scenarios)
@@ -66,13 +65,14 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
             compare = ArenaTab(studio, t, runs, scenarios)
             compare.render()
             compare.wire_form_buttons(tabs, industry_tabs)
-            review = ReviewTab(studio, t, [s.id for s in scenarios])
+            review = ReviewTab(studio, t, [s.id for s in scenarios], bars)
             review.render(targets)
             SystemTab(studio, t).render()
         review.register_api()
         compare.register_api()
         share.register_api()
         share.wire_open(demo, targets)  # ?run=<id>, and the forms in the browser's language
+        t.install_per_page(demo)  # text written per page in its language (model lines, headers)
     # Gradio's own bound only backs up fairness.FairQueue, which refuses generation earlier
     # (per user, then AIGC_QUEUE_SIZE) and never refuses reviews because generation is busy.
     size = studio.settings.queue_size
@@ -91,9 +91,10 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "share": settings.share,
         "auth": LoginGuard(settings.auth_users()) if settings.auth else None,  # throttled, constant time
         "i18n": demo.i18n_translator.i18n,  # type: ignore[attr-defined]
-        "theme": gr.themes.Soft(primary_hue="teal", font=SYSTEM_FONTS, font_mono=MONO_FONTS),
+        "theme": studio_theme(),  # contrast raised to WCAG AA (ui.theme)
         "css_paths": [ASSETS_DIR / "style.css"],
         "head": f"<script>{(ASSETS_DIR / 'arena_keys.js').read_text(encoding='utf-8')}</script>",  # A/B/T/X, 1-5
+        "js": (ASSETS_DIR / "ux.js").read_text(encoding="utf-8"),  # aria-live status, Run brings it into view
         # Only generated outputs may be served; the review database never.
         "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
         "blocked_paths": [str((Path(settings.data_dir) / "reviews.sqlite3").resolve())],

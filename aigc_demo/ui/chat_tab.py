@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from ..industries.service import format_history
-from .i18n import scenario_key
+from .i18n import scenario_key, tag_choices
 from .concurrency import generation_group
 from .review_tab import RerunTarget
 from .errors import user_errors
@@ -31,22 +31,23 @@ class ChatScenarioTab(ScenarioTab):
                     inputs = [self._render_field(f) for f in s.fields]
                     for component, f in zip(inputs, s.fields):
                         component.visible = f.name not in s.chat  # the chat fills these
-                    seed = gr.Number(value=-1, label=self.t("ui.seed"), precision=0)
+                    with gr.Accordion(self.t("ux.more_options"), open=False, elem_classes=["more-options"]):
+                        seed = gr.Number(value=-1, label=self.t("ui.seed"), precision=0)
                     panels = self._render_panels()
                 with gr.Column(scale=2):
                     if s.disclaimer:
                         gr.Markdown(self.t(scenario_key(s, "disclaimer")), elem_classes=["disclaimer"])
                     chatbot = gr.Chatbot(label=self.t(scenario_key(s, "task", reply.name)), height=420,
                                          elem_id=f"{s.id}-{reply.name}", buttons=["copy"])
-                    with gr.Row():
+                    with gr.Row(elem_classes=["action-bar", "chat-bar"]):  # stays in view (style.css)
                         message = gr.Textbox(show_label=False, scale=5, elem_id=f"{s.id}-message",
                                              value=s.field(message_field).default,
                                              label=self.t(scenario_key(s, "field", message_field)))
                         send = gr.Button(self.t("ui.generate"), variant="primary", scale=1, elem_classes=["run-button"])
                         stop = gr.Button(self.t("ui.stop"), variant="stop", scale=1, elem_classes=["stop-button"])
                     record_ids = gr.State([])
-                    self.bars.render(record_ids, [(f"{t.label['en']} · {t.label['zh']}", t.value) for t in s.review_tags] or None)
-                    status = gr.Markdown(elem_classes=["run-status"])
+                    self.bars.render(record_ids, tag_choices(self.t, s))
+                    status = gr.Markdown(elem_classes=["run-status"], elem_id=f"{s.id}-status")
                     if self.share is not None:
                         link, run_id = self.share.render_row(self.t)
                     reply_box = gr.Textbox(visible=False, elem_id=f"{s.id}-{reply.name}-text")  # the API's output

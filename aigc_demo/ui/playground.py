@@ -13,11 +13,10 @@ import gradio as gr
 
 from ..core.params import Param, Params
 from ..core.types import MODALITIES, GenerationResult
-from ..security import redact
-from ..settings import real_model_hint
 from ..studio import RunContext, Studio
 from .hosting import gpu_function, media_buttons
 from .i18n import Translator, param_key
+from .model_line import models_markdown
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
 from .concurrency import generation_group
@@ -121,21 +120,16 @@ class PlaygroundTabs:
 
     def render(self, outer: gr.Tabs) -> dict[str, RerunTarget]:
         """Draw the tabs; returns where each modality's records can be re-run."""
-        with gr.Tab(self.t("tab.playground"), id="playground"):
+        with gr.Tab(self.t("tab.playground"), id="playground", elem_id="tab-playground"):
             with gr.Tabs() as inner:
                 for modality in MODALITIES:
                     with gr.Tab(self.t(f"tab.{modality}"), id=f"playground-{modality}"):
-                        gr.Markdown(self._model_line(modality), elem_classes=["model-line"])
+                        self.t.per_page(gr.Markdown(elem_classes=["model-line"]),  # in the page's language
+                                        lambda language, m=modality: models_markdown(
+                                            self.studio.settings, [(self.t.text(f"tab.{m}", language), m)], language))
                         self._path = ((outer, "playground"), (inner, f"playground-{modality}"))
                         self._render(modality)
         return self.targets
-
-    def _model_line(self, modality: str) -> str:
-        ref = self.studio.settings.model_for(modality)
-        if not ref:
-            return f"⚠️ {self.studio.settings.unavailable.get(modality, 'unavailable in this preset')}"
-        smoke = f"\n\n⚠️ Smoke test: {real_model_hint(modality)}" if self.studio.settings.smoke_test(modality) else ""
-        return f"**Model · 模型:** `{redact(ref)}` (preset · 预设 `{self.studio.settings.preset}`){smoke}"
 
     def _render(self, modality: str) -> None:
         """Widgets from the parameters (advanced ones folded), the seed row, run/stop, the output."""

@@ -9,22 +9,26 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import gradio as gr
 import pandas as pd
 
 from aigc_demo.core.params import check_range
 from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
+from ..messages import say
 from ..record.export import public_record
 from ..studio import Studio
 from .hosting import media_buttons
 from .i18n import Translator
+from .locale import page_language
+from .review_view import chart_update, rerun_js, summary_markdown, table_headers, table_rows
 from .runs import reviewer_id
 
-LIGHT_GROUP = "review"  # reviews and listings: their own queue group, never behind generation
+if TYPE_CHECKING:
+    from .review_bar import ReviewBars
 
-TABLE_COLUMNS = ["created_at", "scenario", "task", "modality", "model_ref", "seed", "rating", "tags", "comment", "prompt", "id"]
+LIGHT_GROUP = "review"  # reviews and listings: their own queue group, never behind generation
 
 
 @dataclass
@@ -41,10 +45,11 @@ def _blank(value: str | None) -> str | None:
 
 
 class ReviewTab:
-    def __init__(self, studio: Studio, t: Translator, scenario_ids: Sequence[str]) -> None:
+    def __init__(self, studio: Studio, t: Translator, scenario_ids: Sequence[str], bars: ReviewBars | None = None) -> None:
         self.studio = studio
         self.t = t
         self.scenario_ids = list(scenario_ids)
+        self.bars = bars  # a review bar under the preview, when given
         self._files: gr.File  # the export's output component (set by render)
 
     # ------------------------------------------------------------ data (also the API)
@@ -99,23 +104,27 @@ class ReviewTab:
 
     def render(self, targets: dict[str, RerunTarget]) -> None:
         t = self.t
-        with gr.Tab(t("tab.review"), id="review") as tab:
+        with gr.Tab(t("tab.review"), id="review", elem_id="tab-review") as tab:
             with gr.Accordion(t("review.filters"), open=True):
                 with gr.Row():
-                    scenario = gr.Dropdown(["", *self.scenario_ids, "playground"], value="", label=t("review.scenario"))
-                    modality = gr.Dropdown(["", *MODALITIES], value="", label=t("ui.modality"))
+                    scenario = gr.Dropdown([(t("ux.any"), ""), *[(t(f"scn.{i}.tab"), i) for i in self.scenario_ids],
+                                            (t("ux.playground"), "playground")], value="", label=t("review.scenario"))
+                    modality = gr.Dropdown([(t("ux.any"), ""), *[(t(f"ux.modality.{m}"), m) for m in MODALITIES]],
+                                           value="", label=t("ui.modality"))
                     model = gr.Textbox(label=t("review.model"))
                     min_rating = gr.Slider(0, 5, value=0, step=1, label=t("review.min_rating"))
                     since = gr.Textbox(label=t("review.since"), placeholder="2026-01-01")
                     until = gr.Textbox(label=t("review.until"), placeholder="2026-12-31")
                 refresh = gr.Button(t("ui.refresh"), variant="primary", elem_id="review-refresh")
-            with gr.Row():
+            with gr.Row(elem_classes=["stack-on-phone"]):
                 summary = gr.Markdown(elem_id="review-summary")
-                chart = gr.BarPlot(x="scenario", y="mean_rating", title=None, label=t("review.chart"), y_lim=[0, 5], height=220)
-            table = gr.Dataframe(headers=TABLE_COLUMNS, label=t("review.outputs"), interactive=False, wrap=True,
+                chart = gr.BarPlot(x="scenario", y="mean_rating", title=None, label=t("review.chart"), y_lim=[0, 5],
+                                   height=220, visible=False, elem_id="review-chart")  # shown once there is data
+            table = gr.Dataframe(headers=table_headers(self.t, "en"), label=t("review.outputs"), interactive=False, wrap=True,
+                                 visible=False,
                                  max_height=420, elem_id="review-table",
                                  column_widths=["150px", "90px", "90px", "70px", "150px", "100px", "60px", "120px", "140px", "300px", "120px"])
-            with gr.Row():
+            with gr.Row(elem_classes=["stack-on-phone"]):
                 with gr.Column(scale=2):
                     preview_text = gr.Textbox(label=t("review.preview"), lines=6, interactive=False)
                     preview_image = gr.Image(label=t("review.preview"), interactive=False, visible=False,
@@ -124,6 +133,10 @@ class ReviewTab:
                                              buttons=media_buttons("audio"))
                     preview_video = gr.Video(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("video"))
+                    preview_ids = gr.State([])  # the selected record, for the review bar below
+                    if self.bars is not None:
+                        gr.Markdown(t("ux.review.rate_here"), elem_classes=["scenario-title"])
+                        self.bars.render(preview_ids)
                 with gr.Column(scale=1):
                     selected = gr.Textbox(label=t("review.record"), interactive=False, elem_id="review-selected")
                     rerun = gr.Button(t("review.rerun"), elem_id="review-rerun")
@@ -136,7 +149,8 @@ class ReviewTab:
         for trigger in (refresh.click, tab.select):
             trigger(self._view, filters, [table, summary, chart], api_visibility="private", **light)
         table.select(self._preview, None, [selected, preview_text, preview_image, preview_audio, preview_video],
-                     api_visibility="private", **light)
+                     api_visibility="private", **light).then(
+            lambda record_id: [record_id] if record_id else [], selected, preview_ids, queue=False, api_visibility="private")
         export.click(self.export_reviews, None, files, api_name="export_reviews", **light)
         self._wire_rerun(rerun, selected, targets)
 
@@ -145,28 +159,15 @@ class ReviewTab:
         gr.api(self.list_outputs, api_name="list_outputs", concurrency_id=LIGHT_GROUP, concurrency_limit=4)
         gr.api(self.submit_review, api_name="submit_review", concurrency_id=LIGHT_GROUP, concurrency_limit=4)
 
-    def _view(self, *filters: Any) -> tuple[pd.DataFrame, str, pd.DataFrame]:
-        rows = self.list_outputs(*filters, limit=200)
-        table = pd.DataFrame(
-            [[r["created_at"][:19].replace("T", " "), r["scenario"], r["task"], r["modality"], r["model_ref"], r["seed"],
-              r["rating"], ", ".join(r["tags"]), r["comment"] or "", (r["prompt"] or "")[:120], r["id"]] for r in rows],
-            columns=TABLE_COLUMNS,
-        )
+    def _view(self, scenario: str, modality: str, model: str, min_rating: int, since: str, until: str,
+              request: gr.Request) -> tuple[Any, str, Any]:
+        """The table, summary and chart in the page's language, with plain labels for ids."""
+        language = page_language(request)
+        rows = self.list_outputs(scenario, modality, model, min_rating, since, until, limit=200)
+        table = pd.DataFrame(table_rows(self.t, rows, language), columns=table_headers(self.t, language))
         figures = self.studio.store.summary()
-        lines = [
-            f"**Outputs:** {figures['count']} · **rated:** {figures['rated']} · **reviews:** {figures['reviews']}",
-            f"**Mean rating:** {figures['mean_rating'] or '–'} · **thumbs-up share:** {_share(figures['thumbs_up_share'])}",
-            "",
-            "| by industry / model | outputs | mean | 👍 share |",
-            "|---|---|---|---|",
-            *[f"| {s} | {f['count']} | {f['mean_rating'] or '–'} | {_share(f['thumbs_up_share'])} |" for s, f in figures["by_scenario"].items()],
-            *[f"| `{m}` | {f['count']} | {f['mean_rating'] or '–'} | {_share(f['thumbs_up_share'])} |" for m, f in figures["by_model"].items()],
-        ]
-        chart = pd.DataFrame(
-            [{"scenario": s, "mean_rating": f["mean_rating"] or 0.0} for s, f in figures["by_scenario"].items()],
-            columns=["scenario", "mean_rating"],
-        )
-        return table, "\n".join(lines), chart
+        return (gr.update(value=table, visible=not table.empty), summary_markdown(self.t, figures, language),
+                chart_update(self.t, figures, language))
 
     def _preview(self, event: gr.SelectData) -> tuple[Any, ...]:
         record_id = event.row_value[-1] if event.row_value else ""
@@ -186,22 +187,23 @@ class ReviewTab:
             tabs += [t for t, _ in target.tab_path if all(t is not seen for seen in tabs)]
         components = [c for key in keys for c in targets[key].components]
 
-        def rerun(record_id: str) -> list[Any]:
+        def rerun(record_id: str, request: gr.Request) -> list[Any]:
             record = self.studio.store.get_record(record_id) if record_id else None
+            language = page_language(request)
+            title = say("ux.rerun.title", language)
             if record is None:
-                raise gr.Error("Select an output in the table first.", title="Re-run", print_exception=False)
+                raise gr.Error(say("ux.rerun.pick", language), title=title, print_exception=False)
             key = record.scenario if record.scenario != "playground" else f"playground-{record.modality}"
             if key not in targets:
-                raise gr.Error(f"No tab can re-run '{key}' in this app.", title="Re-run", print_exception=False)
+                raise gr.Error(say("ux.rerun.no_tab", language), title=title, print_exception=False)
+            gr.Info(say("ux.rerun.started", language), title=title)
             selection = {id(tab): gr.Tabs(selected=tab_id) for tab, tab_id in targets[key].tab_path}
             values: list[Any] = [selection.get(id(tab), gr.skip()) for tab in tabs]
             for k in keys:
                 values += targets[k].values(record) if k == key else [gr.skip()] * len(targets[k].components)
             return values
 
+        # Filled in, then run: the Run button of the tab now shown is clicked (it says so in a toast).
         button.click(rerun, selected, tabs + components, api_visibility="private", concurrency_id=LIGHT_GROUP,
-                     concurrency_limit=4)
+                     concurrency_limit=4).success(None, js=rerun_js())
 
-
-def _share(value: float | None) -> str:
-    return f"{value:.0%}" if value is not None else "–"

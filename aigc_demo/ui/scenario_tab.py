@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Iterator
 
 import gradio as gr
 
-from aigc_demo.core.types import MAX_SEED
+from aigc_demo.core.types import MAX_SEED, ValidationError
 from ..scenarios import Field, Scenario
+from ..messages import say
 from ..scenarios.runner import ScenarioState, run_scenario
-from ..security import redact
-from ..settings import real_model_hint
 from ..studio import Studio
 from .hosting import gpu_function, media_buttons
-from .i18n import Translator, scenario_key
+from .i18n import Translator, panel_key, scenario_key, tag_choices
+from .locale import field_error, from_browser, local_progress, page_language
+from .model_line import models_markdown, scenario_outputs
+from .ticker import every
 from .panels import panel_component
 from .concurrency import generation_group
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
 from .errors import user_errors
 from .mcp_tools import scenario_docstring
-from .runs import SessionRuns, progress_fn, session_id, with_request_args
+from .runs import SessionRuns, session_id, with_request_args
 from .share import RunShare, RunView
 
-LANGUAGE_CHOICES = [("English", "en"), ("中文", "zh")]
+LANGUAGE_CODES = ("en", "zh")
 
 
 class ScenarioTab:
@@ -45,8 +48,9 @@ class ScenarioTab:
             with gr.Row():
                 with gr.Column(scale=2):
                     inputs = [self._render_field(f) for f in s.fields]
-                    seed = gr.Number(value=-1, label=self.t("ui.seed"), precision=0, minimum=-1, maximum=MAX_SEED)
-                    with gr.Row():
+                    with gr.Accordion(self.t("ux.more_options"), open=False, elem_classes=["more-options"]):
+                        seed = gr.Number(value=-1, label=self.t("ui.seed"), precision=0, minimum=-1, maximum=MAX_SEED)
+                    with gr.Row(elem_classes=["action-bar"]):  # sticky: Run stays in view (style.css)
                         run = gr.Button(self.t("ui.run_scenario"), variant="primary", elem_classes=["run-button"])
                         stop = gr.Button(self.t("ui.stop"), variant="stop", elem_classes=["stop-button"])
                     # wired by the Compare tab (ui.arena_tab): takes this form there
@@ -59,8 +63,8 @@ class ScenarioTab:
                 with gr.Column(scale=3):
                     if s.disclaimer:
                         gr.Markdown(self.t(scenario_key(s, "disclaimer")), elem_classes=["disclaimer"])
-                    status = gr.Markdown(elem_classes=["run-status"])
-                    tags = [(f"{tag.label['en']} · {tag.label['zh']}", tag.value) for tag in s.review_tags] or None
+                    status = gr.Markdown(elem_classes=["run-status"], elem_id=f"{s.id}-status")
+                    tags = tag_choices(self.t, s)
                     outputs, record_ids = [], []
                     for task in s.tasks:
                         outputs.append(self._render_output(task))
@@ -83,16 +87,12 @@ class ScenarioTab:
         with tab:
             gr.Markdown(self.t(scenario_key(s, "title")), elem_classes=["scenario-title"])
             gr.Markdown(self.t(scenario_key(s, "description")))
-            gr.Markdown(self._models_line(), elem_classes=["model-line"])
+            self.t.per_page(gr.Markdown(elem_classes=["model-line"], elem_id=f"{s.id}-models"), self._models_line)
         return tab
 
-    def _models_line(self) -> str:
-        """Which model makes each kind of output here, and plainly when one is a smoke test."""
-        settings = self.studio.settings
-        modalities = list(dict.fromkeys(task.generator for task in self.scenario.tasks))
-        made = " · ".join(f"{m}: `{redact(settings.model_for(m) or 'unavailable')}`" for m in modalities)
-        smoke = [f"⚠️ {m}: {real_model_hint(m)}" for m in modalities if settings.smoke_test(m)]
-        return "\n\n".join([f"**Models:** {made}", *smoke])
+    def _models_line(self, language: str) -> str:
+        """Which model makes each output here, its licence, and plainly when one is a smoke test."""
+        return models_markdown(self.studio.settings, scenario_outputs(self.scenario, language), language)
 
     def _rerun_target(self, outer: gr.Tabs, components: list[gr.Component]) -> dict[str, RerunTarget]:
         """Re-running a record selects this tab and refills ``components`` (one per field, then
@@ -103,7 +103,7 @@ class ScenarioTab:
 
     def _render_panels(self) -> list[gr.Component]:
         """The panels of the scenario's pre-steps and parsers, computed by code."""
-        return [panel_component(spec, f"{self.scenario.id}-{source}-{i}")
+        return [panel_component(spec, f"{self.scenario.id}-{source}-{i}", self.t(panel_key(self.scenario, source, i)))
                 for source, panels in self.scenario.panels()
                 for i, spec in enumerate(panels.specs)]
 
@@ -111,13 +111,17 @@ class ScenarioTab:
         label = self.t(scenario_key(self.scenario, "field", field.name))
         info = self.t(scenario_key(self.scenario, "info", field.name)) if field.info else None
         if field.kind == "language":
-            return gr.Radio(LANGUAGE_CHOICES, value=field.default, label=label, info=info)
+            return gr.Radio([(self.t(f"ux.language.{code}"), code) for code in LANGUAGE_CODES], value=field.default,
+                            label=label, info=info)
         if field.kind == "choice":
-            return gr.Dropdown(field.choice_pairs(), value=field.default, label=label, info=info)
+            return gr.Dropdown([(self.t(scenario_key(self.scenario, "choice", field.name, str(c.value))), c.value)
+                                for c in field.choices], value=field.default, label=label, info=info)
         if field.kind == "table":
-            headers = [f"{c.label['en']} · {c.label['zh']}" for c in field.columns]
-            return gr.Dataframe(value={"headers": headers, "data": field.default}, headers=headers, label=label,
-                                interactive=True, wrap=True, column_count=(len(headers), "fixed"))
+            headers = field.headers("en")  # retitled in the page's language when the page loads
+            table = gr.Dataframe(value={"headers": headers, "data": field.default}, headers=headers, label=label,
+                                 interactive=True, wrap=True, column_count=(len(headers), "fixed"))
+            return self.t.per_page(table, lambda language: gr.update(
+                value={"headers": field.headers(language), "data": field.default}, headers=field.headers(language)))
         if field.kind == "file":
             return gr.File(value=field.default or None, label=label, type="filepath",
                            file_types=[f".{ext}" for ext in field.extensions] or None)
@@ -165,16 +169,33 @@ class ScenarioTab:
     def _stream(self, values: dict[str, Any], seed: Any, request: gr.Request, progress: gr.Progress) -> Iterator[tuple[Any, ...]]:
         """Run the scenario for this browser session (so Stop reaches it); yield output snapshots."""
         session = session_id(request)
-        token = self.runs.start(session, self.scenario.id)
-        sent: dict[str, Any] = {}
+        ui = page_language(request)
+        fields = {f.name for f in self.scenario.fields} if from_browser(request) else set()  # API: names as sent
         try:
-            for state in run_scenario(
-                self.studio, self.scenario, values, progress=progress_fn(progress),
-                cancel=token, session_id=session, seed=-1 if seed is None else seed,
-            ):
+            self.scenario.validate_values(values)  # before anything on the page changes
+        except ValidationError as error:
+            if error.field in fields:  # a person reads the field's label
+                raise field_error(self.scenario, error, ui) from error
+            raise
+        token = self.runs.start(session, self.scenario.id)
+        sent: dict[str, Any] = {t.name: object() for t in self.scenario.tasks}  # the first snapshot clears
+        states = run_scenario(self.studio, self.scenario, values, progress=local_progress(progress, ui),
+                              cancel=token, session_id=session, seed=-1 if seed is None else seed, ui_language=ui)
+        try:
+            for state in every(states, 1.0, on_close=token.cancel):  # the clock ticks while a model works
                 yield self._snapshot(state, sent)
+        except ValidationError as error:
+            if error.field in fields:  # a person reads the field's label
+                raise field_error(self.scenario, error, ui) from error
+            raise
         finally:
             self.runs.finish(session, self.scenario.id, token)
+
+    @staticmethod
+    def _gallery(state: ScenarioState, task: str) -> list[tuple[str, str]]:
+        """Gallery items with a caption from their prompt (Gradio uses it as the image's alt text)."""
+        return [(str(path), say("ux.image.alt", state.ui, prompt=textwrap.shorten(str(r.params.get("prompt", "")), 100)))
+                for r in state.results.get(task, []) for path in r.files]
 
     def _snapshot(self, state: ScenarioState, sent: dict[str, Any]) -> tuple[Any, ...]:
         """Output values in component order. Until the last snapshot, media and panels that did
@@ -185,7 +206,7 @@ class ScenarioTab:
                 values.append(state.text.get(task.name, ""))
                 continue
             files = state.files.get(task.name, [])
-            value = list(files) if task.generator == "image" else (files[0] if files else None)
+            value = self._gallery(state, task.name) if task.generator == "image" else (files[0] if files else None)
             values.append(gr.skip() if sent.get(task.name) == value and not state.done else value)
             sent[task.name] = value
         values.append("\n\n".join(state.lines))
@@ -195,6 +216,7 @@ class ScenarioTab:
             if data is None or (sent.get(f"panel:{source}") and not state.done):
                 values += [gr.skip()] * len(panels.specs)
             else:
-                sent[f"panel:{source}"] = True
-                values += panels.values(data, state.language)
+                sent[f"panel:{source}"] = True  # shown once it has data, in the page's language;
+                shown = panels.values(data, state.ui)  # the last snapshot (the API's result) holds plain values
+                values += shown if state.done else [gr.update(value=v, visible=True) for v in shown]
         return tuple(values)

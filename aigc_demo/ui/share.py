@@ -87,6 +87,16 @@ class RunView:
     run_button: gr.Button
 
 
+def _revealed(view: RunView, snapshot: tuple[Any, ...]) -> list[Any]:
+    """A finished run's snapshot with its panels shown (they are hidden until they have data)."""
+    values = list(snapshot)
+    count = sum(len(panels.specs) for _, panels in view.scenario.panels())
+    for i in range(len(values) - count, len(values)):
+        if not (isinstance(values[i], dict) and values[i].get("__type__") == "update"):  # skipped: no data
+            values[i] = gr.update(value=values[i], visible=True)
+    return values
+
+
 class RunShare:
     def __init__(self, studio: Studio, scenarios: Sequence[Scenario]) -> None:
         self.studio = studio
@@ -203,8 +213,9 @@ class RunShare:
             for view in self.views:
                 if view.scenario.id == scenario_id:
                     state = recorded_state(view.scenario, records)
-                    values += [*view.snapshot(state, {}), permalink(state.run_id, language), state.run_id,
-                               gr.Button(interactive=False)]
+                    state.ui = language
+                    values += [*_revealed(view, view.snapshot(state, {})), permalink(state.run_id, language),
+                               state.run_id, gr.Button(interactive=False)]
                 else:
                     values += [gr.skip()] * (len(view.outputs) + 3)
             return values

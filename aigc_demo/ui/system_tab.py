@@ -15,6 +15,8 @@ from ..studio import Studio
 from .i18n import Translator
 from .concurrency import GPU_GROUP
 from .errors import user_errors
+from .locale import page_language
+from .system_view import health_markdown, status_markdown
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -26,12 +28,15 @@ class SystemTab:
         self.t = t
 
     def render(self) -> None:
-        with gr.Tab(self.t("tab.system"), id="system"):
-            gr.Markdown(self._health_line, elem_id="system-health")  # drawn on each page load
-            status = gr.JSON(value=self.studio.status, label=self.t("ui.system_status"), elem_id="system-status")
+        with gr.Tab(self.t("tab.system"), id="system", elem_id="tab-system"):
+            health = self.t.per_page(gr.Markdown(elem_id="system-health"),
+                                     lambda language: health_markdown(self.studio.health(), language))
+            tables = self.t.per_page(gr.Markdown(elem_id="system-tables"), self._tables)
+            with gr.Accordion(self.t("ux.system.raw"), open=False):
+                status = gr.JSON(value=self.studio.status, label=self.t("ui.system_status"), elem_id="system-status")
             with gr.Row():
-                names = {"text": "文本", "image": "图像", "audio": "语音", "video": "视频"}
-                modality = gr.Dropdown([(f"{m} · {names[m]}", m) for m in MODALITIES], value="text", label=self.t("ui.modality"))
+                modality = gr.Dropdown([(self.t(f"ux.modality.{m}"), m) for m in MODALITIES], value="text",
+                                       label=self.t("ui.modality"))
                 load = gr.Button(self.t("ui.load"))
                 unload = gr.Button(self.t("ui.unload"))
                 unload_all = gr.Button(self.t("ui.unload_all"), variant="stop")
@@ -57,10 +62,19 @@ class SystemTab:
             self.studio.manager.unload_all()
             return self.studio.status()
 
-        refresh.click(system_status, None, status, api_name="system_status", queue=False)
-        load.click(load_model, modality, status, api_name="load_model", concurrency_id=GPU_GROUP, concurrency_limit=1)
-        unload.click(unload_model, modality, status, api_name="unload_model")
-        unload_all.click(unload_everything, None, status, api_name="unload_all")
+        def readable(request: gr.Request) -> tuple[str, str]:
+            language = page_language(request)
+            return health_markdown(self.studio.health(), language), self._tables(language)
+
+        for event in (refresh.click(system_status, None, status, api_name="system_status", queue=False),
+                      load.click(load_model, modality, status, api_name="load_model", concurrency_id=GPU_GROUP,
+                                 concurrency_limit=1),
+                      unload.click(unload_model, modality, status, api_name="unload_model"),
+                      unload_all.click(unload_everything, None, status, api_name="unload_all")):
+            event.then(readable, None, [health, tables], queue=False, api_visibility="private", show_progress="hidden")
+
+    def _tables(self, language: str) -> str:
+        return status_markdown(self.studio.status(), self.studio.settings, language)
 
     def may_manage(self, request: gr.Request | None) -> bool:
         """Whether this caller may load and unload models (see the module docstring)."""
@@ -73,15 +87,3 @@ class SystemTab:
         if not self.may_manage(request):
             raise StudioError("Loading and unloading models needs a login when others can reach this app: "
                               "start it with --auth (or AIGC_AUTH).")
-
-    def _health_line(self) -> str:
-        """The self-check in one line, and each quarantined row (so the operator sees it)."""
-        health = self.studio.health()
-        if health["ok"]:
-            head = "✅ Self-check · 自检: data directory, disk, database and schema ok"
-        else:
-            failed = [f"{name}: {c['detail']}" for name, c in health["checks"].items() if not c["ok"]]
-            head = "⚠️ Self-check · 自检: " + "; ".join(failed)
-        rows = [f"- ⚠️ quarantined {q['kind']} `{q['key']}` ({q['reason']}) at {q['quarantined_at'][:19]}"
-                for q in health["quarantined"]]
-        return "\n".join([head, *rows])
