@@ -26,9 +26,8 @@ from ..record import arena
 from ..record.models import MAX_COMMENT_CHARS, PLAYGROUND
 from ..scenarios import Scenario
 from ..studio import Studio
-from .i18n import Translator, ui_strings
+from .i18n import Translator, tag_choices, ui_strings
 from .concurrency import generation_group
-from .review_bar import DEFAULT_TAGS
 from .review_tab import LIGHT_GROUP
 from .runs import SessionRuns, reviewer_id, session_id
 
@@ -185,7 +184,7 @@ class ArenaTab:
             with gr.Row():
                 votes = [gr.Button(t(key), elem_id=elem_id, size="sm") for _, key, elem_id in VOTE_BUTTONS]
             with gr.Row():
-                tags = gr.Dropdown(DEFAULT_TAGS, multiselect=True, label=t("review.tags"), elem_id="arena-tags")
+                tags = gr.Dropdown(tag_choices(t), multiselect=True, label=t("review.tags"), elem_id="arena-tags")
                 comment = gr.Textbox(label=t("review.comment"), max_length=MAX_COMMENT_CHARS, elem_id="arena-comment")
             vote_result = gr.Markdown(elem_id="arena-vote-result")
             gr.Markdown(t("arena.keys"), elem_classes=["arena-keys"])
