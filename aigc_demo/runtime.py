@@ -217,6 +217,9 @@ class ModelManager:
         self._clock = clock
         self._lock = threading.RLock()
         self._key_locks: dict[str, threading.Lock] = {}
+        # One load at a time: transformers, diffusers and accelerate build models under
+        # process-wide patches (meta-device init), so two loads in two threads break each other.
+        self._load_lock = threading.Lock()
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()  # least recent first
         self._known_sizes: dict[str, int] = {}
         self._failures: dict[str, _Failure] = {}
@@ -270,7 +273,8 @@ class ModelManager:
                 if key in self._loaded:  # a different model_ref for this key: replace it
                     self._evict(key)
                 self._make_room(self._known_sizes.get(model_ref, size_hint), exclude=key)
-            entry = self._load(key, model_ref, loader)
+            with self._load_lock:
+                entry = self._load(key, model_ref, loader)
             with self._lock:
                 self._loaded[key] = entry
                 self._known_sizes[model_ref] = entry.size_bytes

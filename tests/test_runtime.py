@@ -237,3 +237,14 @@ def test_eviction_collects_when_memory_is_short():
     manager.get("c", "c", linear_loader(1))  # evicts "a"
     assert manager.collections >= 1
     assert first() is None
+
+
+def test_models_of_two_modalities_load_at_the_same_time_without_breaking_each_other(studio):
+    """Image requests run in their own queue group (batching), so an image load can meet a text
+    load: both must come up (accelerate's meta-device init is process-wide)."""
+    for _ in range(2):
+        with ThreadPoolExecutor(2) as pool:
+            loaded = list(pool.map(studio.load, ["text", "image"]))
+        assert [entry.key for entry in loaded] == ["text", "image"] and all(entry.model is not None for entry in loaded)
+        for modality in ("text", "image"):
+            assert studio.manager.unload(modality)
