@@ -105,7 +105,8 @@ def test_tools_are_listed_and_retail_copy_runs_through_an_mcp_client(tmp_path, a
     assert not result.isError, result.content
     texts = [item.text for item in result.content if item.type == "text"]
     assert texts and len(texts[0]) > 20  # the copy (tiny random weights: gibberish, but text)
-    assert any("copy" in text and "seed 7" in text for text in texts)  # the run's status line
+    copy_title = next(t for t in retail.tasks if t.name == "copy").title.en
+    assert any(copy_title in text and "seed 7" in text for text in texts)  # the run's status line
     with ReviewStore(data) as store:  # the run was recorded like one from the UI
         rows = store.list_outputs(scenario="retail")
     assert {row["task"] for row in rows} == {task.name for task in retail.tasks}

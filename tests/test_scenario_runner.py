@@ -88,7 +88,7 @@ def test_the_status_line_says_which_task_runs_for_how_long_and_how_fast(studio, 
     running = [line for line in lives if line.startswith(f"⏳ {copy} (task 1 of 4)")]
     assert running and any(" tokens" in line and "/s" in line and "s left" in line for line in running)
     assert any(line.startswith(f"⏳ {image} (task 2 of 4)") for line in lives)
-    assert final.done and final.lines[-1].startswith("⏱️ Finished in") and final.lines[-1].endswith(" s")
+    assert final.done and final.lines[-1].startswith("⏱️ Finished in") and f" s · seed {final.seed} " in final.lines[-1]
 
 
 def test_the_status_line_speaks_the_page_language(studio, scenarios):

@@ -52,6 +52,7 @@ class ScenarioState:
     clock: "TaskClock | None" = None  # the running task's clock (refreshes ``live`` when read)
     started: float = field(default_factory=time.perf_counter)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # every record of this run carries it
+    seed: int | None = None  # the run's one seed, shown at the end so the run can be repeated
 
     def record_ids(self, task: str) -> list[str]:
         return [r.record_id for r in self.results.get(task, []) if r.record_id]
@@ -60,7 +61,10 @@ class ScenarioState:
     def lines(self) -> list[str]:
         """The status as shown: what is done, then what is running (or the total time)."""
         if self.done:
-            return [*self.status, say("ux.run.total", self.ui, seconds=f"{time.perf_counter() - self.started:.0f}")]
+            seconds = f"{time.perf_counter() - self.started:.0f}"
+            total = say("ux.run.total", self.ui, seconds=seconds) if self.seed is None else \
+                say("ux.run.total_seed", self.ui, seconds=seconds, seed=self.seed)
+            return [*self.status, total]
         if self.clock is not None:
             self.clock.refresh()  # the elapsed time as of now, even between progress reports
         elif not self.live:  # figures computed before the first task: the clock runs already
@@ -125,7 +129,7 @@ def run_scenario(
     language = scenario.language(values)
     seed = resolve_seed(check_range("seed", seed, -1, MAX_SEED))  # one seed for the whole run: re-runnable
     cancel = cancel or CancelToken()
-    state = ScenarioState(language=language, ui=ui_language,
+    state = ScenarioState(language=language, ui=ui_language, seed=seed,
                           computed=scenario.compute(values, language) if scenario.pre_steps else {})
     if state.computed:
         yield state
