@@ -9,7 +9,7 @@
       }
     });
     const title = document.querySelector("#app-title");
-    const text = title ? title.innerText.trim() : "";
+    const text = title ? title.textContent.trim() : "";  // textContent: no layout per mutation
     if (text && document.title !== text) document.title = text;
   };
   document.addEventListener("click", (event) => {
@@ -17,6 +17,9 @@
     const status = run && run.closest("[role=tabpanel]")?.querySelector(".run-status");
     if (status) setTimeout(() => status.scrollIntoView({ block: "center" }), 50);
   }, true);
-  new MutationObserver(mark).observe(document.body, { childList: true, subtree: true });
+  let queued = false;  // streamed text mutates the page many times a second: mark once per frame
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; mark(); }); }
+  }).observe(document.body, { childList: true, subtree: true });
   mark();
 }

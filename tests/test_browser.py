@@ -127,14 +127,15 @@ def test_retail_scenario_fills_text_image_audio_and_video(page, scenarios):
 def test_progress_bar_shows_steps_and_stop_cancels_the_run(page):
     from playwright.sync_api import expect
 
-    # 121 frames x 100 steps: ~15 s on the tiny video model, within the tiny preset's cost ceiling
+    # 192x192 x 121 frames x 100 steps: ~20 s on the tiny video model (64x64 now takes ~2 s: too short
+    # to stop), within the tiny preset's cost ceiling as the test app scales it
     # (an image that long, 1024x1024 x 150 steps, is now refused for its cost: tests/test_fairness.py)
     steps = 100
     page.get_by_role("tab", name="Playground", exact=True).click()
     page.get_by_role("tab", name="Video", exact=True).click()
     panel = _panel(page, "video-output")
     panel.get_by_text("Settings", exact=True).click()
-    for label, value in (("Width", 64), ("Height", 64), ("Frames", 121), ("Inference steps", steps)):
+    for label, value in (("Width", 192), ("Height", 192), ("Frames", 121), ("Inference steps", steps)):
         box = panel.get_by_role("spinbutton", name=f"number input for {label}", exact=True)
         box.fill(str(value))
         box.press("Enter")

@@ -249,6 +249,7 @@ def uncatalogued(text: str, language: str) -> list[str]:
             if piece in rest:
                 rest = rest.replace(piece, " ")
         rest = re.sub(r"\S*[:/]\S*", " ", rest)  # model references, paths, times
+        rest = re.sub(r"\?run=\w+", " ", rest)  # a run's permalink
         words = re.findall(r"[A-Za-z]{2,}|[\u4e00-\u9fff]+", rest)
         words = [w for w in words if w not in {"MB", "UTC", "GB", "KB", "cpu", "cuda", "mps"}]  # units, devices
         if words:

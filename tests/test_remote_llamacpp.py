@@ -176,6 +176,9 @@ def test_the_stop_button_ends_the_servers_generation(browser, remote_app, llama_
         page.get_by_role("tab", name="Playground", exact=True).click()
         page.get_by_role("tab", name="Text", exact=True).click()
         panel = page.locator("[role=tabpanel]:has(#text-output)").last
+        # a long answer, so the model is still writing when Stop is clicked
+        panel.get_by_label("Prompt", exact=True).fill(
+            "Write a detailed 300-word guide to caring for a bamboo water bottle, with numbered steps.")
         panel.get_by_text("Settings", exact=True).click()
         box = panel.get_by_role("spinbutton", name="number input for Max new tokens", exact=True)
         box.fill("400")
