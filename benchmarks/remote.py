@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import base64
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path

@@ -4,7 +4,6 @@ what is recorded, and the exact message of every failure (the README's failure t
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 
