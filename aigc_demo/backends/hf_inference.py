@@ -91,9 +91,7 @@ class HFInferenceText(HFInferenceBackend):
         cancel: CancelToken | None = None, out_dir: Path | None = None,
     ) -> Iterator[str | GenerationResult]:
         request = replace(request, seed=resolve_seed(request.seed))
-        messages = [{"role": "user", "content": request.prompt}]
-        if request.system_prompt:
-            messages.insert(0, {"role": "system", "content": request.system_prompt})
+        messages = request.messages()
         sampling = {"temperature": request.temperature, "top_p": request.top_p} if request.temperature > 0 \
             else {"temperature": 0.0}
         started, text, pieces = time.perf_counter(), "", 0

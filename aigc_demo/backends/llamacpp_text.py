@@ -121,9 +121,7 @@ class LlamaCppText(Backend):
     ) -> Iterator[str | GenerationResult]:
         """Yield the text so far, then the result. Stop ends generation at the next token."""
         request = replace(request, seed=resolve_seed(request.seed))
-        messages = [{"role": "user", "content": request.prompt}]
-        if request.system_prompt:
-            messages.insert(0, {"role": "system", "content": request.system_prompt})
+        messages = request.messages()
         sampling = ({"temperature": request.temperature, "top_p": request.top_p} if request.temperature > 0
                     else {"temperature": 0.0, "top_k": 1})
         if request.response_schema:  # constrained decoding: only JSON that follows the schema

@@ -98,9 +98,7 @@ class OpenAIText(OpenAIBackend):
     ) -> Iterator[str | GenerationResult]:
         """Yield the text so far, then the result; Stop closes the stream (the server stops)."""
         request = replace(request, seed=resolve_seed(request.seed))
-        messages = [{"role": "user", "content": request.prompt}]
-        if request.system_prompt:
-            messages.insert(0, {"role": "system", "content": request.system_prompt})
+        messages = request.messages()
         sampling = {"temperature": request.temperature, "top_p": request.top_p} if request.temperature > 0 \
             else {"temperature": 0.0}
         extra = self._extra(repetition_penalty=request.repetition_penalty if request.repetition_penalty != 1.0 else None,

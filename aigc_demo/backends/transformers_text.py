@@ -91,9 +91,7 @@ class TransformersText(HubBackend):
         """Tokenize with the chat template (system + user), or the plain prompt without one."""
         tokenizer = model.tokenizer
         if getattr(tokenizer, "chat_template", None):
-            messages = [{"role": "user", "content": request.prompt}]
-            if request.system_prompt:
-                messages.insert(0, {"role": "system", "content": request.system_prompt})
+            messages = request.messages()
             encoded = tokenizer.apply_chat_template(
                 messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
             )

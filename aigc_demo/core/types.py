@@ -100,6 +100,11 @@ class TextRequest:
     response_schema: str = ""  # a JSON schema the answer must follow, where the backend can enforce one
     repetition_penalty: float = 1.1  # > 1 discourages repeating recent words (small models loop)
 
+    def messages(self) -> list[dict[str, str]]:
+        """The chat messages every chat backend sends: the system prompt (when set), then the user's."""
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return [*system, {"role": "user", "content": self.prompt}]
+
 
 @dataclass(frozen=True)
 class ImageRequest:
