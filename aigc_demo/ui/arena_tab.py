@@ -27,8 +27,7 @@ from ..record.models import MAX_COMMENT_CHARS, PLAYGROUND
 from ..scenarios import Scenario
 from ..studio import Studio
 from .i18n import Translator, tag_choices, ui_strings
-from .concurrency import generation_group
-from .review_tab import LIGHT_GROUP
+from .concurrency import LIGHT_GROUP, generation_group
 from .runs import SessionRuns, reviewer_id, session_id
 
 LIGHT = {"concurrency_id": LIGHT_GROUP, "concurrency_limit": 4}

@@ -18,6 +18,7 @@ GPU_GROUP = "gpu"
 # group: they reach the studio's Batcher together and share one pipeline call (aigc_demo/batching.py).
 IMAGE_GROUP = "gpu-image"
 REMOTE_PREFIX = "remote-"
+LIGHT_GROUP = "review"  # reviews and listings: their own queue group, never behind generation
 
 
 def generation_group(studio: Studio, modalities: Iterable[str]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ..record.models import MAX_COMMENT_CHARS
 from ..studio import Studio
 from .i18n import Translator, tag_choices
 from .locale import page_language, toast
-from .review_tab import LIGHT_GROUP
+from .concurrency import LIGHT_GROUP
 from .runs import reviewer_id
 
 STAR_CHOICES = [("★", 1), ("★★", 2), ("★★★", 3), ("★★★★", 4), ("★★★★★", 5)]

@@ -20,6 +20,7 @@ from ..messages import say
 from ..record.export import public_record
 from ..studio import Studio
 from .hosting import media_buttons
+from .concurrency import LIGHT_GROUP
 from .i18n import Translator
 from .locale import page_language
 from .review_view import chart_update, rerun_js, summary_markdown, table_headers, table_rows
@@ -28,7 +29,6 @@ from .runs import reviewer_id
 if TYPE_CHECKING:
     from .review_bar import ReviewBars
 
-LIGHT_GROUP = "review"  # reviews and listings: their own queue group, never behind generation
 
 
 @dataclass

@@ -25,7 +25,8 @@ from ..scenarios.replay import example_values, recorded_state, run_text
 from ..scenarios.runner import ScenarioState
 from ..studio import Studio
 from .i18n import ui_strings
-from .review_tab import LIGHT_GROUP, RerunTarget
+from .concurrency import LIGHT_GROUP
+from .review_tab import RerunTarget
 
 class RunLinkError(StudioError):
     """A run link that opens nothing: a malformed or unknown id (the message is bilingual)."""
