@@ -75,6 +75,7 @@ class Studio:
         self._store = store
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
+        self._store_lock = threading.Lock()
         self.batcher = Batcher(max_batch_size=settings.max_batch_size)
         blocklist = Path(settings.blocklist) if settings.blocklist else None
         self.blocklist = Blocklist.load(blocklist if blocklist and blocklist.is_file() else None)
@@ -83,10 +84,11 @@ class Studio:
 
     @property
     def store(self) -> Any:
-        if self._store is None:
-            from .record import ReviewStore
+        with self._store_lock:  # the first requests may arrive together: one store, opened once
+            if self._store is None:
+                from .record import ReviewStore
 
-            self._store = ReviewStore(Path(self.settings.data_dir), database_url=self.settings.database_url)
+                self._store = ReviewStore(Path(self.settings.data_dir), database_url=self.settings.database_url)
         return self._store
 
     @property
