@@ -33,7 +33,6 @@ from aigc_demo.core.types import (
     TextRequest,
     VideoRequest,
     no_progress,
-    request_params,
     resolve_seed,
 )
 
@@ -72,14 +71,6 @@ class HFInferenceBackend(RemoteBackend):
     def _call(self, call: Any, cancel: CancelToken | None) -> Any:
         return with_retries(call, self.server, cancel, models=self.models_text)
 
-    def _result(self, request: Any, seed: int, started: float, files: list[Path], cancel: CancelToken | None,
-                text: str | None = None, notes: tuple[str, ...] = ()) -> GenerationResult:
-        return GenerationResult(
-            modality=self.modality, model_ref=f"{self.scheme}:{self.name}", seed=seed,
-            params=request_params(request) | {"seed": seed}, text=text, files=files,
-            generate_seconds=time.perf_counter() - started, cancelled=bool(cancel and cancel.cancelled),
-            notes=[f"server {self.server.url}, model {self.name}", *notes],
-        )
 
 
 class HFInferenceText(HFInferenceBackend):
@@ -92,8 +83,7 @@ class HFInferenceText(HFInferenceBackend):
     ) -> Iterator[str | GenerationResult]:
         request = replace(request, seed=resolve_seed(request.seed))
         messages = request.messages()
-        sampling = {"temperature": request.temperature, "top_p": request.top_p} if request.temperature > 0 \
-            else {"temperature": 0.0}
+        sampling = self.sampling(request)
         started, text, pieces = time.perf_counter(), "", 0
         chunks = self._call(lambda: model.chat_completion(
             messages, model=self._model_arg, max_tokens=request.max_new_tokens, seed=request.seed, stream=True,

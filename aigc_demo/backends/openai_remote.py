@@ -35,7 +35,6 @@ from aigc_demo.core.types import (
     ProgressFn,
     TextRequest,
     no_progress,
-    request_params,
     resolve_seed,
 )
 
@@ -99,8 +98,7 @@ class OpenAIText(OpenAIBackend):
         """Yield the text so far, then the result; Stop closes the stream (the server stops)."""
         request = replace(request, seed=resolve_seed(request.seed))
         messages = request.messages()
-        sampling = {"temperature": request.temperature, "top_p": request.top_p} if request.temperature > 0 \
-            else {"temperature": 0.0}
+        sampling = self.sampling(request)
         extra = self._extra(repetition_penalty=request.repetition_penalty if request.repetition_penalty != 1.0 else None,
                             repeat_penalty=request.repetition_penalty if request.repetition_penalty != 1.0 else None)
 
@@ -140,13 +138,8 @@ class OpenAIText(OpenAIBackend):
             chunks.close()  # the connection closes: the server ends its generation
         seconds = time.perf_counter() - started
         rate = pieces / max(seconds - first_token, 1e-9) if pieces > 1 else 0.0
-        yield GenerationResult(
-            modality=self.modality, model_ref=f"{self.scheme}:{self.name}", seed=request.seed,
-            params=request_params(request), text=text, generate_seconds=seconds,
-            cancelled=bool(cancel and cancel.cancelled),
-            notes=[f"server {self.server.url}, model {self.name}", f"{pieces} streamed pieces",
-                   f"first piece after {first_token:.2f} s, then {rate:.1f} pieces/s"],
-        )
+        yield self._result(request, request.seed, started, [], cancel, text=text,
+                           notes=(f"{pieces} streamed pieces", f"first piece after {first_token:.2f} s, then {rate:.1f} pieces/s"))
 
 
 class OpenAIImage(OpenAIBackend):
@@ -185,12 +178,7 @@ class OpenAIImage(OpenAIBackend):
         if not files:
             raise self.server.error("malformed", detail="no image in the reply")
         progress(1, 1, "image received")
-        params = request_params(request) | {"seed": seed}
-        return GenerationResult(
-            modality=self.modality, model_ref=f"{self.scheme}:{self.name}", seed=seed, params=params, files=files,
-            generate_seconds=time.perf_counter() - started, cancelled=bool(cancel and cancel.cancelled),
-            notes=[f"server {self.server.url}, model {self.name}", f"{len(files)} image(s)"],
-        )
+        return self._result(request, seed, started, files, cancel, notes=(f"{len(files)} image(s)",))
 
 
 class OpenAIAudio(OpenAIBackend):
@@ -225,9 +213,5 @@ class OpenAIAudio(OpenAIBackend):
                 sf.write(tmp, audio, info.samplerate, subtype="PCM_16", format="WAV")
         rate, seconds = info.samplerate, info.frames / max(info.samplerate, 1)
         progress(1, 1, "speech received")
-        params = request_params(request) | {"seed": seed, "voice_preset": voice}
-        return GenerationResult(
-            modality=self.modality, model_ref=f"{self.scheme}:{self.name}", seed=seed, params=params, files=[path],
-            generate_seconds=time.perf_counter() - started, cancelled=bool(cancel and cancel.cancelled),
-            notes=[f"server {self.server.url}, model {self.name}, voice {voice}", f"{rate} Hz, {seconds:.1f} s"],
-        )
+        return self._result(replace(request, voice_preset=voice), seed, started, [path], cancel,
+                            notes=(f"{rate} Hz, {seconds:.1f} s",), server_note=f", voice {voice}")

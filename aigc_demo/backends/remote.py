@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from aigc_demo.backends.base import Backend
 from aigc_demo.backends.remote_errors import Server, classify, public_url
+from aigc_demo.core.types import CancelToken, GenerationResult, TextRequest, request_params
 from aigc_demo.security import register_secret
 
 DEFAULT_TIMEOUT = 120.0
@@ -72,6 +73,22 @@ class RemoteBackend(Backend):
 
     def load(self, device: str, dtype: Any) -> Any:
         return self.client()
+
+    @staticmethod
+    def sampling(request: TextRequest) -> dict[str, float]:
+        """Temperature and top-p as chat servers take them (0 = greedy, top-p then meaningless)."""
+        return {"temperature": request.temperature, "top_p": request.top_p} if request.temperature > 0 \
+            else {"temperature": 0.0}
+
+    def _result(self, request: Any, seed: int, started: float, files: list[Path], cancel: CancelToken | None,
+                text: str | None = None, notes: tuple[str, ...] = (), server_note: str = "") -> GenerationResult:
+        """The recorded result: this server and model named first, then ``notes``."""
+        return GenerationResult(
+            modality=self.modality, model_ref=f"{self.scheme}:{self.name}", seed=seed,
+            params=request_params(request) | {"seed": seed}, text=text, files=files,
+            generate_seconds=time.perf_counter() - started, cancelled=bool(cancel and cancel.cancelled),
+            notes=[f"server {self.server.url}, model {self.name}{server_note}", *notes],
+        )
 
     def list_models(self) -> list[str]:
         """The models the server offers (empty where it cannot say)."""
