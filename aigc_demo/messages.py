@@ -9,16 +9,15 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from aigc_demo.core.files import ASSETS_DIR
 from aigc_demo.core.text import lang
+from aigc_demo.core.yaml_io import safe_load
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, dict[str, str]]:
     """Every UI string: key -> {"en": ..., "zh": ...}."""
-    return yaml.safe_load((ASSETS_DIR / "i18n.yaml").read_text(encoding="utf-8"))
+    return safe_load((ASSETS_DIR / "i18n.yaml").read_text(encoding="utf-8"))
 
 
 def say(key: str, language: str | None = "en", **values: Any) -> str:

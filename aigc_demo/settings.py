@@ -17,12 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import yaml
 
 from aigc_demo import backends, setting_rules
 from aigc_demo.core.files import ASSETS_DIR
 from aigc_demo.core.params import PARAMS
 from aigc_demo.core.types import MODALITIES
+from aigc_demo.core.yaml_io import safe_load
 
 PRESETS_FILE = ASSETS_DIR / "presets.yaml"
 PRESET_NAMES = ("auto", "gpu", "cpu", "offline", "tiny")
@@ -35,7 +35,7 @@ Auth = tuple[str, str] | tuple[tuple[str, str], ...]
 @lru_cache(maxsize=1)
 def load_presets() -> dict[str, dict[str, Any]]:
     """The preset table from assets/presets.yaml."""
-    presets = yaml.safe_load(PRESETS_FILE.read_text(encoding="utf-8"))
+    presets = safe_load(PRESETS_FILE.read_text(encoding="utf-8"))
     for name, preset in presets.items():
         unknown = set(preset["models"]) - set(MODALITIES)
         if unknown:

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from aigc_demo.core.files import ASSETS_DIR
 from aigc_demo.core.types import ModelLoadError
+from aigc_demo.core.yaml_io import safe_load
 
 SHIPPED_FILE = ASSETS_DIR / "shipped_models.yaml"
 _lock = threading.Lock()
@@ -85,6 +84,6 @@ def _module(package: str) -> str:
 
 @lru_cache(maxsize=1)
 def shipped_models() -> dict[str, ShippedModel]:
-    data = yaml.safe_load(SHIPPED_FILE.read_text(encoding="utf-8"))
+    data = safe_load(SHIPPED_FILE.read_text(encoding="utf-8"))
     return {name: ShippedModel(name=name, **{**entry, "packages": tuple(entry["packages"])})
             for name, entry in data.items()}

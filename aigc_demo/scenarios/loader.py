@@ -22,6 +22,7 @@ import yaml
 from aigc_demo.core.params import PARAMS
 from aigc_demo.core.text import LANGUAGES, Bilingual
 from aigc_demo.core.types import MODALITIES, ValidationError
+from aigc_demo.core.yaml_io import SafeLoader
 
 from .fields import FIELD_KINDS, LANGUAGE_CHOICES_LABELS, ROOT, Choice, Column, Field, check_value
 from .model import ITEM_VARS, PreStep, ReviewTag, Scenario, ScenarioError, Task
@@ -35,8 +36,8 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TEMPLATE_OWNED = {"prompt", "system_prompt"}
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys in a mapping."""
+class _StrictLoader(SafeLoader):
+    """The safe loader (libyaml's when there is one) that refuses duplicate keys in a mapping."""
 
 
 def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:

@@ -15,7 +15,7 @@ from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .arena_tab import ArenaTab
 from .chat_tab import ChatScenarioTab
-from . import fairness, sessions
+from . import fairness, request_path, sessions
 from .errors import guard_app
 from .fairness import LIGHT_QUEUE_FACTOR
 from .i18n import Translator
@@ -80,6 +80,7 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
     demo.fair_queue, demo.disconnect_watch = fairness.install(  # type: ignore[attr-defined]
         demo, runs, size, studio.settings.user_queue_limit)
     demo.i18n_translator = t  # type: ignore[attr-defined]
+    request_path.install(demo)  # Gradio's per-request work cut to what a request needs (skips, analytics)
     return guard_app(demo)  # every handler: explained errors as they are, others as a plain message
 
 

@@ -6,17 +6,16 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
 import gradio as gr
-import yaml
 
 from ..core.params import PARAMS, Params
 from ..core.text import LANGUAGES
+from ..messages import catalogue
 from ..scenarios import Scenario
-from ..settings import ASSETS_DIR
 
 
 @lru_cache(maxsize=1)
 def ui_strings() -> dict[str, dict[str, str]]:
-    return yaml.safe_load((ASSETS_DIR / "i18n.yaml").read_text(encoding="utf-8"))
+    return catalogue()  # the one catalogue, read once (aigc_demo.messages)
 
 
 def scenario_key(scenario: Scenario, *parts: str) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Sequence
 
-import yaml
 
 from aigc_demo import backends
 from aigc_demo.core.files import ASSETS_DIR
+from aigc_demo.core.yaml_io import safe_load
 from ..messages import say
 from ..scenarios import Scenario
 from ..security import redact
@@ -18,7 +18,7 @@ from ..settings import Settings
 
 @lru_cache(maxsize=1)
 def known_licences() -> dict[str, str]:
-    return yaml.safe_load((ASSETS_DIR / "model_licences.yaml").read_text(encoding="utf-8")) or {}
+    return safe_load((ASSETS_DIR / "model_licences.yaml").read_text(encoding="utf-8")) or {}
 
 
 def licence(settings: Settings, modality: str, language: str) -> str:

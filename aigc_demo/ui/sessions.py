@@ -4,9 +4,10 @@ For each new session Gradio's ``SessionState`` builds the config of every block 
 (``config_values``, kept for "deep links"). This app has about 600 blocks, so that is about
 1 MB per session, kept for up to 10,000 sessions: memory grew by ~1 MB with every new visitor
 or API client and was never given back. :class:`LeanSessionState` builds that config only
-when something reads it (a deep link), and a block's entry only when it changes; everything
-else is Gradio's own. :func:`install` puts it in place (once, when the app is built, not on
-import); ``tests/test_sessions.py`` checks it against a bare Gradio app's growth.
+when something reads it (a deep link); a block that changes in a request is only noted until
+then, so requests do no config work either. Everything else is Gradio's own. :func:`install`
+puts it in place (once, when the app is built, not on import); ``tests/test_sessions.py``
+checks it against a bare Gradio app's growth.
 """
 
 from __future__ import annotations
@@ -20,14 +21,23 @@ import gradio.state_holder as state_holder
 from gradio.state_holder import SessionState
 
 
+_NO_VALUE = object()  # no value set in a changed block's config: the block's own
+
+
 class LeanSessionState(SessionState):
-    """Gradio's ``SessionState`` with ``config_values`` built on first read."""
+    """Gradio's ``SessionState`` with ``config_values`` built on first read.
+
+    A block that changes during a request (an output's new value, an update) is only noted,
+    with the block object and value Gradio would build its config from; the config itself is
+    built when ``config_values`` is read, so a request does no config work at all."""
 
     def __init__(self, blocks: Any) -> None:  # Gradio's __init__, less the eager config_values
         self.blocks_config = copy(blocks.default_config)
         self._blocks_for_config = blocks
         self._config_values: dict[int, Any] | None = None
-        self._changed_config: dict[int, Any] = {}  # entries set before the full config was built
+        # block id -> (block its config comes from, value set in that config) for blocks changed
+        # before the full config was built
+        self._changed_config: dict[int, tuple[Any, Any]] = {}
         self.state_data: dict[int, Any] = {}
         self._state_ttl: dict[int, Any] = {}
         self.is_closed = False
@@ -36,10 +46,12 @@ class LeanSessionState(SessionState):
     @property  # type: ignore[override]
     def config_values(self) -> dict[int, Any]:
         if self._config_values is None:
-            blocks = self._blocks_for_config
-            built = {k: self.blocks_config.config_for_block(k, [], v)
-                     for k, v in self.blocks_config.blocks.items() if k in blocks.blocks}
-            built.update(self._changed_config)
+            blocks, config = self._blocks_for_config, self.blocks_config
+            built = {k: config.config_for_block(k, [], v) for k, v in config.blocks.items() if k in blocks.blocks}
+            for key, (block, value) in self._changed_config.items():
+                built[key] = config.config_for_block(key, [], block)
+                if value is not _NO_VALUE and "props" in built[key]:
+                    built[key]["props"]["value"] = value
             self._config_values, self._changed_config = built, {}
         return self._config_values
 
@@ -59,23 +71,21 @@ class LeanSessionState(SessionState):
             self.state_data[key] = value
         else:
             self.blocks_config.blocks[key] = value
-        if block:  # this block's config now differs from the app's: keep only it
-            self._changed_config[key] = self.blocks_config.config_for_block(key, [], block)
+        if block:  # this block's config now differs from the app's (Gradio builds it from the old block)
+            self._changed_config[key] = (block, _NO_VALUE)
 
     def _update_value_in_config(self, key: int, value: Any) -> None:
         if self._config_values is not None:
             super()._update_value_in_config(key, value)
             return
-        if key not in self._changed_config:
-            self._changed_config[key] = self.blocks_config.config_for_block(key, [], self.blocks_config.blocks[key])
-        if "props" in self._changed_config[key]:
-            self._changed_config[key]["props"]["value"] = value
+        block, _ = self._changed_config.get(key, (self.blocks_config.blocks[key], _NO_VALUE))
+        self._changed_config[key] = (block, value)
 
     def _update_config(self, key: int) -> None:
         if self._config_values is not None:
             super()._update_config(key)
-        elif self[key] is not None:
-            self._changed_config[key] = self.blocks_config.config_for_block(key, [], self[key])
+        elif (block := self[key]) is not None:
+            self._changed_config[key] = (block, _NO_VALUE)
 
 
 def install() -> None:
