@@ -25,6 +25,7 @@ from typing import Any
 
 import gradio as gr
 import gradio.utils as gradio_utils
+from gradio.blocks import Block
 
 SKIP = {"__type__": "update"}  # what gr.skip() returns
 ANALYTICS_EVERY = 100  # events between rebuilds of the queue's monitoring summary
@@ -44,11 +45,16 @@ def pass_skips(demo: gr.Blocks) -> None:
                 or block_fn.batch or block_fn.is_validator_function or not any(map(is_skip, predictions))):
             return await postprocess(block_fn, predictions, state)
         kept = [i for i, value in enumerate(predictions) if not is_skip(value)]
+        values: Any = [predictions[i] for i in kept]
+        if len(kept) == 1:  # Gradio takes a one-output event's value as it is, not in a list
+            values = values[0]
+            if isinstance(values, dict) and values and all(isinstance(key, Block) for key in values):
+                return await postprocess(block_fn, predictions, state)  # would read as {component: value}
         done: list[Any] = []
         if kept:
             rest = copy.copy(block_fn)  # the same event, with only the outputs that change
             rest.outputs = [outputs[i] for i in kept]
-            done = list(await postprocess(rest, [predictions[i] for i in kept], state))
+            done = list(await postprocess(rest, values, state))
         answered = iter(done)
         return [next(answered) if i in kept else (None if outputs[i].stateful else dict(SKIP))
                 for i in range(len(outputs))]

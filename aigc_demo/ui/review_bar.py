@@ -51,21 +51,25 @@ class ReviewBars:
                 comment = gr.Textbox(label=t("review.comment"), max_length=MAX_COMMENT_CHARS)
             confirmation = gr.Markdown(elem_classes=["review-confirmation"])
             checks = gr.Markdown(visible=False, elem_classes=["review-checks"])
-        record_ids.change(self.checks, record_ids, checks, queue=False, show_progress="hidden", api_visibility="private")
         fields = [record_ids, reasons, comment]
         # Queued (toasts need the queue) in the light group: never behind a generation.
         light = {"api_visibility": "private", "concurrency_id": LIGHT_GROUP, "concurrency_limit": 4}
         up.click(self._thumbs("up"), fields, [confirmation, stars], **light)
         down.click(self._thumbs("down"), fields, [confirmation, stars], **light)
         save.click(self.save, [stars, *fields], [confirmation, stars], **light)
-        # A new output (or none, when a run starts): the bar starts over, shown only with an output.
-        record_ids.change(self.reset, record_ids, [bar, empty, stars, reasons, comment, confirmation],
+        # A new output (or none, when a run starts): the bar starts over, shown only with an output,
+        # with the output's grounding flags (one event for both: every event costs each page).
+        record_ids.change(self.start_over, record_ids, [bar, empty, stars, reasons, comment, confirmation, checks],
                           queue=False, api_visibility="private", show_progress="hidden")
 
     @staticmethod
     def reset(record_ids: list[str] | None) -> tuple[Any, ...]:
         shown = bool(record_ids)
         return gr.update(visible=shown), gr.update(visible=not shown), None, [], "", ""
+
+    def start_over(self, record_ids: list[str] | None) -> tuple[Any, ...]:
+        """The bar for a new output: :meth:`reset`, then :meth:`checks`."""
+        return (*self.reset(record_ids), self.checks(record_ids))
 
     def checks(self, record_ids: list[str] | None) -> Any:
         """The grounding flags stored with the output's records; hidden when there are none."""
