@@ -137,6 +137,7 @@ class AppServer:
     work: Path
     cache_dir: Path
     prelude: str = ""  # Python run in the server process before app.main() (instrumentation)
+    root: Path = ROOT  # the checkout whose app.py runs (another one: before/after in one run)
     extra_args: list[str] = field(default_factory=list)
     port: int = 0
     process: subprocess.Popen | None = None
@@ -157,17 +158,17 @@ class AppServer:
             script = self.work / "instrumented_app.py"
             script.write_text(
                 "import runpy, sys\n"
-                f"sys.path.insert(0, {str(ROOT)!r})\n"
+                f"sys.path.insert(0, {str(self.root)!r})\n"
                 f"{self.prelude}\n"
-                f"sys.argv = [{str(ROOT / 'app.py')!r}, *{args!r}]\n"
-                f"runpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n"
+                f"sys.argv = [{str(self.root / 'app.py')!r}, *{args!r}]\n"
+                f"runpy.run_path({str(self.root / 'app.py')!r}, run_name='__main__')\n"
             )
             command = [PYTHON, str(script)]
         else:
-            command = [PYTHON, str(ROOT / "app.py"), *args]
+            command = [PYTHON, str(self.root / "app.py"), *args]
         self.log = open(self.work / f"server-{self.port}.log", "w")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=child_env(AIGC_CACHE_DIR=str(self.cache_dir)),
+            command, cwd=self.root, env=child_env(AIGC_CACHE_DIR=str(self.cache_dir)),
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         try:

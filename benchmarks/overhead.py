@@ -24,7 +24,9 @@ variant produces the same tokens; the script checks that the texts match.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from _common import (
@@ -181,6 +183,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--modalities", default="text,image,audio,video")
     parser.add_argument("--in-process", action="store_true", help="raw call vs studio.run only (no servers)")
+    parser.add_argument("--compare-root", default="", help="another checkout of the app (e.g. main): its server "
+                        "is measured in the same loop, for before/after figures under the same load")
     args = parser.parse_args()
     if args.in_process:
         return in_process(args)
@@ -202,8 +206,14 @@ def main() -> None:
         cache = work / "cache"
         studio = tiny_studio(work, cache)
         models = {m: studio.load(m).model for m in modalities}  # builds the tiny models once, here
-        with AppServer(work, cache) as server:
+        with contextlib.ExitStack() as stack:
+            server = stack.enter_context(AppServer(work, cache))
             client, http = server.client(), http_client(server.url)
+            other = other_http = other_client = None
+            if args.compare_root:  # the same app from another checkout, measured in the same loop
+                (work / "other").mkdir()
+                other = stack.enter_context(AppServer(work / "other", cache, root=Path(args.compare_root).resolve()))
+                other_client, other_http = other.client(), http_client(other.url)
             for modality in modalities:
                 variants = {
                     "raw": raw_call(modality, models[modality]),
@@ -211,16 +221,23 @@ def main() -> None:
                     "client": http_call(client, modality),
                     "sse": sse_call_of(http, client, modality),
                 }
+                if other is not None:
+                    variants["sse_other"] = sse_call_of(other_http, other_client, modality)
                 for _ in range(args.warmup):  # the first HTTP call loads the model in the server
                     outputs = {name: fn() for name, fn in variants.items()}
                 if modality == "text":  # same work in every variant: identical greedy text
                     texts = {outputs["raw"], outputs["studio"].text, outputs["client"][0], outputs["sse"][-1][2][0]}
                     if len(texts) != 1:
                         print(f"# warning: the variants produced different texts: {texts}")
+                servers = {"sse": server.process.pid, "sse_other": other.process.pid if other else None}
                 times: dict[str, list[float]] = {name: [] for name in variants}
+                cpu: dict[str, list[float]] = {name: [] for name in ("raw", "sse", "sse_other")}
                 for _ in range(args.reps):
                     for name, fn in variants.items():
+                        before = cpu_ms(servers.get(name))
                         times[name].append(timed(fn)[0])
+                        if name in cpu:
+                            cpu[name].append(cpu_ms(servers.get(name)) - before)
                 raw = median(times["raw"])
                 over = {name: median([t - r for t, r in zip(times[name], times["raw"])]) for name in variants}
                 report(f"{modality} raw library call", raw, "ms")
@@ -232,10 +249,34 @@ def main() -> None:
                        note=f"target < 50 ms; {over['client'] - floor_client:.0f} ms above the no-op floor")
                 report(f"{modality} overhead HTTP REST/SSE", over["sse"], "ms",
                        note=f"{over['sse'] - floor_sse:.0f} ms above the no-op floor")
+                report(f"{modality} CPU overhead REST/SSE (server CPU per request - raw call CPU)",
+                       median([c - r for c, r in zip(cpu["sse"], cpu["raw"])]), "ms",
+                       note=f"server {median(cpu['sse']):.0f} ms, raw {median(cpu['raw']):.0f} ms; steady under load")
+                if other is not None:
+                    report(f"{modality} HTTP REST/SSE, {args.compare_root}", median(times["sse_other"]), "ms",
+                           median(times["sse_other"]) / raw)
+                    report(f"{modality} overhead HTTP REST/SSE, {args.compare_root}", over["sse_other"], "ms")
+                    report(f"{modality} CPU overhead REST/SSE, {args.compare_root}",
+                           median([c - r for c, r in zip(cpu["sse_other"], cpu["raw"])]), "ms",
+                           note=f"server {median(cpu['sse_other']):.0f} ms")
+                    report(f"{modality} REST/SSE this checkout - {args.compare_root}",
+                           median([a - b for a, b in zip(times["sse"], times["sse_other"])]), "ms",
+                           note="median of paired differences, same loop")
             http.close()
         studio.manager.close()
         if "video" in modalities:
             video_attribution(args.reps)
+
+
+def cpu_ms(pid: int | None) -> float:
+    """CPU milliseconds (user + system) used so far by ``pid``, or by this process when None
+    (the raw call runs here, on this thread)."""
+    if pid is None:
+        return time.process_time() * 1000
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return (times.user + times.system) * 1000
 
 
 if __name__ == "__main__":
