@@ -4,7 +4,6 @@ file), streamed token by token. Cancel stops ``generate`` through a StoppingCrit
 from __future__ import annotations
 
 import dataclasses
-import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,32 +156,12 @@ class TransformersText(HubBackend):
         text = ""
         try:
             for chunk in streamer:
-                # The first piece goes out at once; later ones take along what the model made
-                # while the consumer (e.g. Gradio sending the last chunk) was busy: fewer, fuller
-                # chunks, never a wait (over HTTP each chunk costs ~2-3 ms of Gradio's work).
-                queued, ended = _queued(streamer) if text else ("", False)
-                if chunk + queued:
-                    text += chunk + queued
+                if chunk:
+                    text += chunk
                     yield text, counter["tokens"]
-                if ended:
-                    break
             thread.join()
             if errors:
                 raise errors[0]
         finally:
             stop.set()
             thread.join()
-
-
-def _queued(streamer: Any) -> tuple[str, bool]:
-    """Text a ``TextIteratorStreamer`` already holds, taken without waiting, and whether its end
-    came with it."""
-    pieces: list[str] = []
-    while True:
-        try:
-            piece = streamer.text_queue.get_nowait()
-        except queue.Empty:
-            return "".join(pieces), False
-        if piece == streamer.stop_signal:
-            return "".join(pieces), True
-        pieces.append(piece)
