@@ -22,6 +22,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from aigc_demo import grounding
 from aigc_demo.core.params import check_range
 from aigc_demo.core.text import Bilingual
 from aigc_demo.core.types import MAX_SEED, CancelToken, GenerationResult, ValidationError, resolve_seed
@@ -109,7 +110,8 @@ def _run_scenario_side(studio: Studio, scenario: Scenario, values: Mapping[str, 
     one = dataclasses.replace(scenario, tasks=(_variant_task(task, variant),))
     state = None
     try:
-        for state in run_scenario(studio, one, dict(values), cancel=cancel, session_id=session_id, seed=seed):
+        for state in run_scenario(studio, one, dict(values), cancel=cancel, session_id=session_id, seed=seed,
+                                  checker=grounding.checker):
             pass
     except (KeyError, ValueError) as error:  # a template naming a field the form does not have
         if isinstance(error, ValidationError):
