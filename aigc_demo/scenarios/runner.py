@@ -128,10 +128,13 @@ def run_scenario(
     seed: Any = -1,
     ui_language: str = "en",
     checker: OutputChecker | None = None,
+    models: Mapping[str, str] | None = None,
 ) -> Iterator[ScenarioState]:
     """Run every task of ``scenario`` with the form ``values``; yield the state as it grows.
     Status lines are written in ``ui_language`` (the reader's), naming tasks by their titles;
-    ``checker`` gives each text output's grounding check, stored with its record."""
+    ``checker`` gives each text output's grounding check, stored with its record; ``models``
+    chooses a model per modality (a candidate of ``model_choice``; none: the configured)."""
+    models = {m: studio.choose(m, ref) for m, ref in (models or {}).items()}  # checked at the door
     values = scenario.validate_values(values)  # checked once, at the door: trusted from here on
     language = scenario.language(values)
     seed = resolve_seed(check_range("seed", seed, -1, MAX_SEED))  # one seed for the whole run: re-runnable
@@ -153,10 +156,10 @@ def run_scenario(
                 params["system_prompt"] = system
             if task.structure:  # the model may answer only JSON of these parts (where it can be enforced)
                 params["response_schema"] = structure.schema(task.structure, language)
-            request = studio.request(task.generator, prompt, params, capped=True)
+            request = studio.request(task.generator, prompt, params, capped=True, model=models.get(task.generator, ""))
             check = checker(scenario, task.name, values, state.computed, language) if checker and task.generator == "text" else None
             context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed}, check=check,
-                                 run_id=state.run_id)
+                                 run_id=state.run_id, model=models.get(task.generator, ""))
             label = task.title(ui_language) + (f" {index}/{len(items)}" if len(items) > 1 else "")
             clock = TaskClock(state, label, (number, len(scenario.tasks)), task.generator, progress)
             yield state  # the status names the task at once, before its model answers
