@@ -174,6 +174,7 @@ def client(remote_app):
     return Client(remote_app, analytics_enabled=False, verbose=False)
 
 
+@pytest.mark.slow
 def test_list_models_names_the_default_and_the_servers_models(client):
     listed = client.predict(api_name="/list_models")
     assert listed["text"] == {"default": "openai:echo", "models": SERVED, "note": ""}
@@ -181,6 +182,7 @@ def test_list_models_names_the_default_and_the_servers_models(client):
     assert list(client.predict("audio", api_name="/list_models")) == ["audio"]
 
 
+@pytest.mark.slow
 def test_generate_text_runs_the_chosen_model_and_refuses_others(client, protocol):
     from gradio_client.exceptions import AppError
 
@@ -195,6 +197,7 @@ def test_generate_text_runs_the_chosen_model_and_refuses_others(client, protocol
     assert str(caught.value) == refused("text", "openai:nope", SERVED)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_the_dropdown_is_filled_on_load_and_its_choice_runs(browser, remote_app, protocol):
     from playwright.sync_api import expect
