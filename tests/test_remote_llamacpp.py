@@ -219,3 +219,20 @@ def test_system_status_shows_the_servers_health(client, llama_server):
     report = client.predict(api_name="/system_status")["remote"]["text"]
     assert report["ok"] and report["server"] == url and MODEL_ALIAS in report["models"]
     assert report["latency_ms"] >= 0
+
+
+def test_the_model_choice_lists_the_servers_one_alias(llama_server, make_studio):
+    """/v1/models of a real engine fills the choices: llama.cpp's server lists its one alias."""
+    from aigc_demo.core.types import ValidationError
+    from aigc_demo.studio import RunContext
+
+    url, _ = llama_server
+    studio = make_studio(models={"text": f"openai:{MODEL_ALIAS}"}, base_urls={"text": url})
+    found = studio.model_choices("text")
+    assert found.refs == (f"openai:{MODEL_ALIAS}",) and found.note == ""
+    with pytest.raises(ValidationError, match=f"^model: 'openai:other' is not a text model this app offers; "
+                                              f"choose one of: openai:{MODEL_ALIAS} · "):
+        studio.run("text", TextRequest(prompt="hi"), context=RunContext(model="openai:other"))
+    result = studio.run("text", TextRequest(prompt="Say OK.", max_new_tokens=4, seed=1),
+                        context=RunContext(model=MODEL_ALIAS))  # the server's own name chooses it too
+    assert result.model_ref == f"openai:{MODEL_ALIAS}" and result.text
