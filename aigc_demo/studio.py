@@ -4,6 +4,11 @@ The UI and the API call only this. Every modality takes one path: the request is
 once, at the door (before any model is touched), the backend's model comes through the
 manager (loaded on first use), the backend streams or generates, out of memory is retried by
 the manager's policy, provenance goes into the files, and the output is recorded.
+
+A request may choose another model than the configured one (``RunContext.model``; the
+candidates and their check: ``model_choice``). Backends are made once per (modality, model);
+a chosen local model is held by the manager under ``modality@ref``, the configured one under
+the modality itself.
 """
 
 from __future__ import annotations

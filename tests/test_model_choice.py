@@ -108,6 +108,27 @@ def test_the_app_is_built_without_listing_models(make_studio, protocol):
     assert "/list_models" in demo.get_api_info()["named_endpoints"]
 
 
+def test_a_playground_rerun_fills_the_model_the_record_names(remote_text):
+    import gradio as gr
+
+    from aigc_demo.core.params import PARAMS
+    from aigc_demo.ui.i18n import Translator
+    from aigc_demo.ui.playground import PlaygroundTabs
+    from aigc_demo.ui.review_bar import ReviewBars
+    from aigc_demo.ui.runs import SessionRuns
+
+    chosen = remote_text.run("text", TextRequest(prompt="a b"), context=RunContext(model="reverse"))
+    default = remote_text.run("text", TextRequest(prompt="a b"))
+    t = Translator([], {m: remote_text.params(m) for m in PARAMS})
+    with gr.Blocks():
+        with gr.Tabs() as tabs:
+            targets = PlaygroundTabs(remote_text, t, SessionRuns(), ReviewBars(remote_text, t)).render(tabs)
+    target = targets["playground-text"]
+    assert target.components[-1].elem_id == "model-choice-text"
+    assert target.values(remote_text.store.get_record(chosen.record_id))[-1] == "openai:reverse"
+    assert target.values(remote_text.store.get_record(default.record_id))[-1] == ""
+
+
 def test_local_choices_are_the_preset_model_only_and_load_under_their_own_key(make_studio, tiny_model):
     folder = str(tiny_model("text"))
     studio = make_studio(models={"text": folder})  # the operator replaced the preset's tiny:text

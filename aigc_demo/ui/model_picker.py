@@ -15,11 +15,9 @@ import gradio as gr
 from ..core.types import MODALITIES, ValidationError
 from ..model_choice import Choices
 from ..studio import Studio
-from .concurrency import LIGHT_GROUP
 from .i18n import Translator
 
 DEFAULT_MARK = " (default · 默认)"
-LIGHT = {"concurrency_id": LIGHT_GROUP, "concurrency_limit": 4}  # never behind generation
 
 
 def choice_items(choices: Choices) -> list[tuple[str, str]]:
@@ -45,7 +43,7 @@ def render_picker(studio: Studio, modality: str, t: Translator) -> gr.Dropdown:
         return (gr.Dropdown(choices=choice_items(found)),
                 gr.Markdown(f"⚠️ {found.note}" if found.note else "", visible=bool(found.note)))
 
-    options: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden", **LIGHT}
+    options: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden", "queue": False}
     gr.on(None, fill, None, [dropdown, note], **options)  # on every page load
     refresh.click(lambda: fill(True), None, [dropdown, note], **options)
     return dropdown
