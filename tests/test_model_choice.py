@@ -95,14 +95,16 @@ def test_a_server_that_is_down_is_named_and_the_app_builds(make_studio):
 
 
 def test_the_app_is_built_without_listing_models(make_studio, protocol):
-    """The dropdowns are filled when a page loads, never while the app is built. (The System
-    tab's status, which asks each server's health, is another matter: see remote_health.)"""
+    """The dropdowns and the System tab's status (which asks each server's health) are filled
+    when a page loads, never while the app is built: the app starts as fast with a server down."""
     from aigc_demo.ui import build_app
 
     studio = make_studio(models={"text": "openai:echo"}, base_urls={"text": protocol.url})
     asked: list[str] = []
     listing = studio.model_choices
     studio.model_choices = lambda modality, refresh=False: asked.append(modality) or listing(modality, refresh)
+    health = studio.remote_health
+    studio.remote_health = lambda: asked.append("health") or health()
     demo = build_app(studio)
     assert asked == []
     assert "/list_models" in demo.get_api_info()["named_endpoints"]

@@ -33,7 +33,9 @@ class SystemTab:
                                      lambda language: health_markdown(self.studio.health(), language))
             tables = self.t.per_page(gr.Markdown(elem_id="system-tables"), self._tables)
             with gr.Accordion(self.t("ux.system.raw"), open=False):
-                status = gr.JSON(value=self.studio.status, label=self.t("ui.system_status"), elem_id="system-status")
+                # filled on page load, not while the app is built: the status asks remote servers
+                status = self.t.per_page(gr.JSON(label=self.t("ui.system_status"), elem_id="system-status"),
+                                         lambda language: self.studio.status())
             with gr.Row():
                 modality = gr.Dropdown([(self.t(f"ux.modality.{m}"), m) for m in MODALITIES], value="text",
                                        label=self.t("ui.modality"))
