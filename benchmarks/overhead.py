@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from _common import (
     AppServer, IMAGE, PROMPTS, SEED, SYSTEM, TEXT, VIDEO, VOICE,
-    header, http_client, median, noop_server, report, sse_call, tiny_request, tiny_studio, workdir,
+    api_data, header, http_client, median, noop_server, report, sse_call, tiny_request, tiny_studio, workdir,
 )
 from gradio_client import Client  # after _common: it sets the offline environment first
 
@@ -90,8 +90,7 @@ def http_call(client: Any, modality: str) -> Callable[[], Any]:
 
 def sse_call_of(http: Any, modality: str) -> Callable[[], Any]:
     """The same request through Gradio's REST API (positional data, as in view_api's order)."""
-    data = [PROMPTS[modality], *HTTP_ARGS[modality].values()]
-    data.insert(POSITION_OF_SEED[modality], SEED)
+    data = api_data(modality, prompt=PROMPTS[modality], seed=SEED, **HTTP_ARGS[modality])
     return lambda: sse_call(http, f"/generate_{modality}", data)
 
 
@@ -101,7 +100,6 @@ HTTP_ARGS: dict[str, dict[str, Any]] = {  # every parameter after prompt, in API
     "audio": dict(voice_preset=VOICE),
     "video": dict(negative_prompt="", **VIDEO),
 }
-POSITION_OF_SEED = {"text": 6, "image": 7, "audio": 2, "video": 9}  # index of seed in the API's data list
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -124,7 +124,7 @@ def _start_text(app_url: str, prompt: str, max_new_tokens: int, seed: int) -> tu
     once the first text has arrived."""
     raw = Raw(app_url)
     text = TextRequest(prompt=prompt, max_new_tokens=max_new_tokens, seed=seed)
-    status, payload, _ = raw.join("generate_text", [getattr(text, name) for name in TEXT_PARAMS])
+    status, payload, _ = raw.join("generate_text", [*(getattr(text, name) for name in TEXT_PARAMS), ""])  # "": the configured model
     assert status == 200, payload
     stream = raw.stream()
     response = stream.getresponse()

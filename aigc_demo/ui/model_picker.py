@@ -14,6 +14,7 @@ import gradio as gr
 
 from ..core.types import MODALITIES, ValidationError
 from ..model_choice import Choices
+from ..security import redact, redact_data
 from ..studio import Studio
 from .i18n import Translator
 
@@ -21,10 +22,11 @@ DEFAULT_MARK = " (default · 默认)"
 
 
 def choice_items(choices: Choices) -> list[tuple[str, str]]:
-    """(label, value) pairs: the configured model (value "") first, then the other candidates."""
+    """(label, value) pairs: the configured model (value "") first, then the other candidates.
+    Labels are redacted: a configured reference may hold a token (a path, a URL)."""
     if not choices.refs:
         return [("—", "")]
-    return [(choices.default + DEFAULT_MARK, ""), *((ref, ref) for ref in choices.refs[1:])]
+    return [(redact(choices.default) + DEFAULT_MARK, ""), *((redact(ref), ref) for ref in choices.refs[1:])]
 
 
 def render_picker(studio: Studio, modality: str, t: Translator) -> gr.Dropdown:
@@ -66,6 +68,6 @@ def list_models_endpoint(studio: Studio) -> Callable[..., dict[str, Any]]:
             raise ValidationError("modality", f"must be one of {', '.join(MODALITIES)} or empty (got {modality!r}) · "
                                               f"必须是 {', '.join(MODALITIES)} 之一或留空")
         wanted = [modality] if modality else list(MODALITIES)
-        return {m: studio.model_choices(m, refresh=bool(refresh)).as_dict() for m in wanted}
+        return redact_data({m: studio.model_choices(m, refresh=bool(refresh)).as_dict() for m in wanted})
 
     return list_models
