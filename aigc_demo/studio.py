@@ -4,6 +4,11 @@ The UI and the API call only this. Every modality takes one path: the request is
 once, at the door (before any model is touched), the backend's model comes through the
 manager (loaded on first use), the backend streams or generates, out of memory is retried by
 the manager's policy, provenance goes into the files, and the output is recorded.
+
+A request may choose another model than the configured one (``RunContext.model``; the
+candidates and their check: ``model_choice``). Backends are made once per (modality, model);
+a chosen local model is held by the manager under ``modality@ref``, the configured one under
+the modality itself.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from .core.params import PARAMS, Params, check_cost
 from .core import stamp as stamps
 from .core.quality import quality_flags
 from .core.stamp import Stamp
+from .backends import backend_class
 from .core.types import (
     MODALITIES,
     CancelToken,
@@ -38,6 +44,7 @@ from .core.types import (
     no_progress,
     resolve_seed,
 )
+from .model_choice import Choices, ModelChoices
 from .runtime import LoadedModel, ModelManager
 from .security import Blocklist, redact, redact_data
 from .settings import Settings
@@ -55,6 +62,7 @@ class RunContext:
     inputs: Mapping[str, Any] = field(default_factory=dict)  # the scenario form, for re-runs
     check: Callable[[str], list[dict[str, Any]]] | None = None  # grounding flags of a text output
     run_id: str = ""  # shared by every output of one scenario run; "" = the output is a run of its own
+    model: str = ""  # the model to run (a candidate of ``model_choice``); "" = the configured one
 
 
 TIMEOUT_NOTE = "stopped after the time limit of {seconds:g} s (AIGC_RUN_TIMEOUT_SECONDS)"
@@ -73,7 +81,8 @@ class Studio:
             threads=settings.threads,
         )
         self._store = store
-        self._backends: dict[str, Backend] = {}
+        self._backends: dict[tuple[str, str], Backend] = {}  # (modality, model reference) -> backend
+        self.choices = ModelChoices(settings, self.backend)  # which models a request may choose
         self._lock = threading.Lock()
         self._store_lock = threading.Lock()
         self.batcher = Batcher(max_batch_size=settings.max_batch_size)
@@ -95,43 +104,62 @@ class Studio:
     def outputs_dir(self) -> Path:
         return Path(self.store.outputs_dir)
 
-    def model_ref(self, modality: str) -> str:
-        """The model serving ``modality``, or a StudioError saying why there is none."""
+    def model_ref(self, modality: str, model: str = "") -> str:
+        """The model serving ``modality``: ``model`` (a checked choice, see :meth:`choose`) when
+        given, else the configured one, or a StudioError saying why there is none."""
+        if model:
+            return model
         ref = self.settings.model_for(modality)
         if not ref:
             reason = self.settings.unavailable.get(modality) or f"No {modality} model in preset '{self.settings.preset}'."
             raise StudioError(reason)
         return ref
 
-    def backend(self, modality: str) -> Backend:
-        """The backend serving ``modality`` (created once; it loads nothing yet)."""
+    def backend(self, modality: str, model: str = "") -> Backend:
+        """The backend serving ``modality`` with ``model`` ("" = the configured model), created
+        once per (modality, model); it loads nothing yet."""
+        ref = self.model_ref(modality, model)
         with self._lock:
-            if modality not in self._backends:
+            if (modality, ref) not in self._backends:
                 cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
-                self._backends[modality] = create_backend(
-                    modality, self.model_ref(modality), cache_dir=cache, threads=self.settings.threads,
+                self._backends[(modality, ref)] = create_backend(
+                    modality, ref, cache_dir=cache, threads=self.settings.threads,
                     base_url=self.settings.base_urls.get(modality), timeout=self.settings.remote_timeout_seconds)
-            return self._backends[modality]
+            return self._backends[(modality, ref)]
 
-    def params(self, modality: str) -> Params:
+    def model_key(self, modality: str, model: str = "") -> str:
+        """The model manager's key: the modality for its configured model, ``modality@ref`` for
+        a chosen other one (so two models of one modality are loaded and evicted apart)."""
+        return f"{modality}@{model}" if model and model != self.settings.model_for(modality) else modality
+
+    def choose(self, modality: str, model: Any) -> str:
+        """A request's model checked at the door (``model_choice``): "" for the configured one,
+        else a candidate's reference; a ValidationError naming ``model`` and the choices."""
+        return self.choices.resolve(modality, model)
+
+    def model_choices(self, modality: str, refresh: bool = False) -> Choices:
+        """The models ``modality`` may run here (a remote server's list is cached a little)."""
+        return self.choices.choices(modality, refresh=refresh)
+
+    def params(self, modality: str, model: str = "") -> Params:
         """The parameters ``modality`` takes here: its backend's, or the modality's own when
         this preset has no model for it."""
-        return self.backend(modality).params if self.settings.model_for(modality) else PARAMS[modality]
+        return self.backend(modality, model).params if self.settings.model_for(modality) else PARAMS[modality]
 
-    def is_loaded(self, modality: str) -> bool:
-        return self.manager.is_loaded(modality)
+    def is_loaded(self, modality: str, model: str = "") -> bool:
+        return self.manager.is_loaded(self.model_key(modality, model))
 
-    def is_remote(self, modality: str) -> bool:
+    def is_remote(self, modality: str, model: str = "") -> bool:
         """The modality's model runs on a server (a remote backend), not in this process."""
-        return bool(self.settings.model_for(modality)) and self.backend(modality).remote
+        return bool(self.settings.model_for(modality)) and self.backend(modality, model).remote
 
-    def load(self, modality: str) -> LoadedModel:
+    def load(self, modality: str, model: str = "") -> LoadedModel:
         """Get the model for ``modality`` from the manager, loading it on first use. A remote
         backend's model is its client: the manager neither loads nor budgets it."""
-        backend = self.backend(modality)
+        backend, ref = self.backend(modality, model), self.model_ref(modality, model)
         if backend.remote:
-            return remote_model(modality, self.model_ref(modality), backend)
-        return self.manager.get(modality, self.model_ref(modality), backend.load, size_hint=backend.size_hint())
+            return remote_model(modality, ref, backend)
+        return self.manager.get(self.model_key(modality, model), ref, backend.load, size_hint=backend.size_hint())
 
     def session_runs(self, session_id: str, limit: int = 20, modality: str | None = None) -> list[dict[str, Any]]:
         """The outputs recorded for one browser session, newest first; nothing for an
@@ -146,23 +174,25 @@ class Studio:
         """The preset's default parameters for ``modality``."""
         return dict(self.settings.defaults.get(modality, {}))
 
-    def request(self, modality: str, prompt: str, values: Mapping[str, Any], *, capped: bool = False) -> Request:
+    def request(self, modality: str, prompt: str, values: Mapping[str, Any], *, capped: bool = False,
+                model: str = "") -> Request:
         """A request: the parameters' defaults < the preset's defaults < ``values``; with
-        ``capped``, numbers are then held to the preset's scenario limits (one click stays quick)."""
+        ``capped``, numbers are then held to the preset's scenario limits (one click stays quick).
+        ``model``: a chosen model (checked here), whose parameters then apply."""
         merged = {**self.defaults(modality), **values}
         if capped:
             for key, limit in self.settings.scenario_limits.get(modality, {}).items():
                 if isinstance(merged.get(key), (int, float)):
                     merged[key] = min(merged[key], limit)
-        return self.params(modality).request(prompt, merged)
+        return self.params(modality, self.choose(modality, model)).request(prompt, merged)
 
-    def prepare(self, modality: str, request: Request) -> tuple[Request, list[str]]:
+    def prepare(self, modality: str, request: Request, model: str = "") -> tuple[Request, list[str]]:
         """Validate (and correct) a request and fix its seed, before any model is touched.
 
         Values arrive from the UI and the API as they were sent: every parameter is checked
         against its declaration (type, range, length, choices), the prompt and system prompt
         against the blocklist. Returns the request to run and a note for each corrected value."""
-        checked, notes = self.params(modality).validate(request, self.settings.max_prompt_chars)
+        checked, notes = self.params(modality, self.choose(modality, model)).validate(request, self.settings.max_prompt_chars)
         if self.settings.model_for(modality):  # one request cannot hold the device for long
             ceiling = self.settings.max_cost.get(modality)
             check_cost(modality, checked, ceiling * self.settings.max_cost_scale if ceiling else ceiling)
@@ -183,11 +213,12 @@ class Studio:
         a disclaimer). Out of memory frees the other models and runs once more. Files are
         written to a staging folder and moved into outputs/ only when the run succeeded; a
         run that fails leaves no file behind, and a full disk is said in plain words."""
-        request, notes = self.prepare(modality, request)
+        model = self.choose(modality, context.model)  # checked once, at the door
+        request, notes = self.prepare(modality, request, model)
         staging: Path | None = None
         try:
             staging = staging_dir(self.outputs_dir)
-            yield from self._stream(modality, request, notes, progress, cancel, context, finish, staging)
+            yield from self._stream(modality, model, request, notes, progress, cancel, context, finish, staging)
         except StudioError:
             raise
         except Exception as error:
@@ -199,26 +230,26 @@ class Studio:
                 shutil.rmtree(staging, ignore_errors=True)
 
     def _stream(
-        self, modality: str, request: Request, notes: list[str], progress: ProgressFn, cancel: CancelToken | None,
-        context: RunContext, finish: Callable[[str], str] | None, staging: Path,
+        self, modality: str, model: str, request: Request, notes: list[str], progress: ProgressFn,
+        cancel: CancelToken | None, context: RunContext, finish: Callable[[str], str] | None, staging: Path,
     ) -> Iterator[str | GenerationResult]:
         cancel = cancel or CancelToken()
-        backend = self.backend(modality)
+        backend = self.backend(modality, model)
         loads: list[LoadedModel] = []
         stamp = self._stamp(context, loads)
 
         def attempt() -> Iterator[str | GenerationResult]:
-            loads.append(self._load_with_notice(modality, progress))
+            loads.append(self._load_with_notice(modality, model, progress))
             with self._time_limit(cancel, notes), stamps.opened(staging, stamp):
-                model = loads[-1].model
+                loaded = loads[-1].model
                 if self.batcher.accepts(modality, backend):  # concurrent compatible requests share one call
-                    yield self.batcher.run(modality, backend, model, request, out_dir=staging, progress=progress,
+                    yield self.batcher.run(modality, backend, loaded, request, out_dir=staging, progress=progress,
                                            cancel=cancel)
                 else:
-                    yield from backend.stream(model, request, progress=progress, cancel=cancel, out_dir=staging)
+                    yield from backend.stream(loaded, request, progress=progress, cancel=cancel, out_dir=staging)
 
         result: GenerationResult | None = None
-        for update in self.manager.retry_on_oom(modality, attempt):
+        for update in self.manager.retry_on_oom(self.model_key(modality, model), attempt):
             if isinstance(update, GenerationResult):
                 result = update
             else:
@@ -245,10 +276,10 @@ class Studio:
             pass
         return result  # type: ignore[return-value]
 
-    def _load_with_notice(self, modality: str, progress: ProgressFn) -> LoadedModel:
-        if not self.manager.is_loaded(modality) and not self.is_remote(modality):
-            progress(0, 1, redact(f"Loading {self.model_ref(modality)} (first use)…"))
-        return self.load(modality)
+    def _load_with_notice(self, modality: str, model: str, progress: ProgressFn) -> LoadedModel:
+        if not self.is_loaded(modality, model) and not self.is_remote(modality, model):
+            progress(0, 1, redact(f"Loading {self.model_ref(modality, model)} (first use)…"))
+        return self.load(modality, model)
 
     @contextmanager
     def _time_limit(self, cancel: CancelToken, notes: list[str]) -> Iterator[None]:
@@ -297,7 +328,7 @@ class Studio:
 
     def _finish(self, result: GenerationResult, context: RunContext, stamp: Stamp | None = None) -> GenerationResult:
         """Label smoke-test output, write provenance into files, record the output."""
-        if self.settings.smoke_test(result.modality) and SMOKE_TEST_NOTE not in result.notes:
+        if self._smoke_test(result.modality, result.model_ref) and SMOKE_TEST_NOTE not in result.notes:
             result.notes.append(SMOKE_TEST_NOTE)
         from .record import provenance
 
@@ -323,7 +354,7 @@ class Studio:
             "seed": result.seed,
             "model_ref": result.model_ref,
             "preset": self.settings.preset,
-            "device": self._device(result.modality),
+            "device": self._device(result.modality, result.model_ref),
             "load_seconds": result.load_seconds,
             "generate_seconds": result.generate_seconds,
             "app_version": __version__,
@@ -338,9 +369,15 @@ class Studio:
         fields["checks"] = context.check(fields["output_text"]) if context.check and fields["output_text"] else []
         return fields
 
-    def _device(self, modality: str) -> str:
+    def _smoke_test(self, modality: str, ref: str) -> bool:
+        """Whether ``ref`` (the model a result came from) has random weights."""
+        if not ref or ref == self.settings.model_for(modality):
+            return self.settings.smoke_test(modality)
+        return backend_class(modality, ref).smoke_test
+
+    def _device(self, modality: str, ref: str = "") -> str:
         """Where a result was made: this process's device, or the remote server (no key)."""
-        backend = self._backends.get(modality)
+        backend = self._backends.get((modality, ref or self.settings.model_for(modality) or ""))
         return f"remote {backend.server.url}" if backend is not None and backend.remote else self.manager.device
 
     # ------------------------------------------------------------ status

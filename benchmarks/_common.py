@@ -37,7 +37,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -277,6 +277,17 @@ def noop_server(work: Path) -> Iterator[str]:
             yield f"http://127.0.0.1:{port}/"
         finally:
             stop(process)
+
+
+def api_data(modality: str, **values: Any) -> list[Any]:
+    """The positional ``data`` of /generate_<modality> through Gradio's REST API: every declared
+    parameter in the API's order (``values`` where given, the request's defaults elsewhere),
+    then ``model`` ("" = the configured one). Gradio refuses a shorter list."""
+    from aigc_demo.core.params import PARAMS
+
+    params = PARAMS[modality]
+    request = params.request_type(**values)
+    return [getattr(request, name) for name in params] + [values.get("model", "")]
 
 
 def sse_call(http, api_name: str, data: list, download: bool = True) -> list[tuple[float, str, object]]:

@@ -91,8 +91,9 @@ def http_call(client: Any, modality: str) -> Callable[[], Any]:
 
 
 def sse_call_of(http: Any, client: Any, modality: str) -> Callable[[], Any]:
-    """The same request through Gradio's REST API: positional data in the API's parameter order
-    (read from the server's API info, so new optional parameters keep their defaults)."""
+    """The same request through Gradio's REST API: positional data in the API's parameter order,
+    read from that server's API info (``_common.api_data`` follows this checkout's declared
+    parameters; a server from another checkout, ``--compare-root``, may declare others)."""
     api_name = f"/generate_{modality}"
     sent = {"prompt": PROMPTS[modality], "seed": SEED, **HTTP_ARGS[modality]}
     parameters = client.view_api(print_info=False, return_format="dict")["named_endpoints"][api_name]["parameters"]

@@ -24,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from _common import AppServer, PROMPTS, SYSTEM, header, http_client, median, report, sse_call, tiny_studio, workdir
+from _common import AppServer, PROMPTS, SYSTEM, api_data, header, http_client, median, report, sse_call, tiny_studio, workdir
 
 # Runs in the server before app.main(): time-stamps every chunk the streamer releases.
 PRELUDE = """
@@ -75,7 +75,7 @@ def main() -> None:
         log = work / "streamer.jsonl"
         with AppServer(work, cache, prelude=PRELUDE.format(log=str(log))) as server:
             client, http = server.client(), http_client(server.url)
-            data = [PROMPTS["text"], *params.values()]
+            data = api_data("text", prompt=PROMPTS["text"], **params)
 
             def via_client() -> list[float]:
                 job = client.submit(prompt=PROMPTS["text"], api_name="/generate_text", **params)

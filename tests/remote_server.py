@@ -3,8 +3,9 @@
 It speaks the documented endpoints (``/v1/models``, ``/v1/chat/completions`` streamed,
 ``/v1/images/generations`` with b64_json, ``/v1/audio/speech``) and serves the project's own
 small models behind them: the tiny random-weight image model and the Piper voice (the tiny
-Bark model where Piper is not installed). Text is an echo of the prompt, word by word; ``tone`` is a fixed beep (no model: for the
-overhead benchmark). Models
+Bark model where Piper is not installed). Text is an echo of the prompt, word by word (``reverse``:
+the words in reverse order, a second text model to choose); ``tone`` is a fixed beep (no model: for the
+overhead benchmark). ``list_status`` set to an HTTP status makes ``/v1/models`` fail. Models
 named ``fail-<status>``, ``flaky-<status>``, ``slow``, ``malformed`` and ``bad-b64`` make the
 failures the app must explain (tests/test_remote_errors.py).
 """
@@ -24,7 +25,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-MODELS = ["echo", "tiny-image", "speech", "tone", "slow", "malformed", "bad-b64", "fail-401", "fail-403", "fail-429",
+MODELS = ["echo", "reverse", "tiny-image", "speech", "tone", "slow", "malformed", "bad-b64", "fail-401", "fail-403", "fail-429",
           "fail-503", "flaky-503", "flaky-429", "fail-400"]
 
 
@@ -48,6 +49,8 @@ class ProtocolServer:
         self.cache_dir = cache_dir
         self.calls: Counter = Counter()
         self.requests: list[dict[str, Any]] = []  # every JSON body received, for assertions
+        self.list_status: int | None = None  # /v1/models answers with this error while set
+        self.listings = 0  # how often /v1/models was asked
         self._lock = threading.Lock()
         self._models: dict[str, Any] = {}
         self.app = self._build()
@@ -70,7 +73,11 @@ class ProtocolServer:
         app = FastAPI()
 
         @app.get("/v1/models")
-        async def models() -> dict[str, Any]:
+        async def models() -> Any:
+            self.listings += 1
+            if self.list_status:
+                return JSONResponse({"error": {"message": "listing disabled", "code": self.list_status}},
+                                    status_code=self.list_status)
             return {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "tests"} for m in MODELS]}
 
         @app.post("/v1/chat/completions")
@@ -85,6 +92,7 @@ class ProtocolServer:
             if model == "malformed":
                 return StreamingResponse(iter(["data: {this is not json\n\n"]), media_type="text/event-stream")
             words = body["messages"][-1]["content"].split()[: body.get("max_tokens") or 16]
+            words = words[::-1] if model == "reverse" else words
             return StreamingResponse(_chunks(model, words), media_type="text/event-stream")
 
         @app.post("/v1/images/generations")

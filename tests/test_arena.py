@@ -97,7 +97,8 @@ def test_a_vote_that_is_not_a_b_tie_or_both_bad_is_refused(studio, scenarios, ch
 
 
 @pytest.mark.parametrize(("variant_a", "variant_b", "field"), [
-    ({"model": "tiny:text"}, {"seed": 2}, "variant_a"),
+    ({"model": "tiny:nope"}, {"seed": 2}, "variant_a.model"),
+    ({"voice": "x"}, {"seed": 2}, "variant_a"),
     ({"seed": 1}, {"seed": 1}, "variant_b"),
     ({"params": {"warmth": 3}}, {"seed": 2}, "variant_a.params"),
     ({"seed": -5}, {"seed": 2}, "variant_a.seed"),

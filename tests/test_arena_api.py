@@ -96,7 +96,8 @@ def test_ten_voted_comparisons_make_a_leaderboard_whose_counts_match_and_interva
 @pytest.mark.parametrize(("args", "message"), [
     (("nowhere", None, None, None), "industry: must be one of"),
     (("medical", {"age": 500}, None, None), "age: must be between"),
-    (("medical", None, {"model": "tiny:text"}, {"seed": 3}), "variant_a: unknown key(s) model"),
+    (("medical", None, {"model": "tiny:nope"}, {"seed": 3}), "variant_a.model: 'tiny:nope' is not a text model this app offers; choose one of: tiny:text"),
+    (("medical", None, {"voice": "x"}, {"seed": 3}), "variant_a: unknown key(s) voice"),
 ])
 def test_bad_requests_are_named(client, args, message):
     from gradio_client.exceptions import AppError

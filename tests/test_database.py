@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -160,3 +161,22 @@ def test_self_check_on_postgres(tmp_path, postgres):
     assert checks["integrity"].detail == "integrity check ok" and checks["schema"].ok
     assert checks["database"].detail.startswith("postgresql://") and health.store.db_path is None
     health.store.close()
+
+
+def test_a_connection_the_server_hung_up_on_is_not_reused(tmp_path, postgres):
+    """After a PostgreSQL restart (here: the server ending the store's idle connections), the
+    next request gets a fresh connection instead of failing once."""
+    import psycopg
+
+    url = postgres.new_database()
+    with ReviewStore(tmp_path / "data", database_url=url) as store:
+        record_id = store.add_record(modality="text", prompt="p", output_text="o")
+        assert store.summary()["count"] == 1  # the store's connections now idle in its pool
+        with psycopg.connect(url, autocommit=True) as admin:
+            ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE application_name = 'aigc-studio' AND pid <> pg_backend_pid()").fetchall()
+        assert ended and all(ok for (ok,) in ended)
+        time.sleep(0.2)  # the server's goodbye reaches the sockets
+        assert store.get_record(record_id).output_text == "o"
+        store.submit_review(record_id, rating=5, reviewer="ops")
+        assert store.summary()["count"] == 1

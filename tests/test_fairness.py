@@ -91,7 +91,8 @@ class Raw:
 
 def _image(seed: int, **sizes) -> list:
     values = {**dict(width=64, height=64, num_inference_steps=1, num_images=1), **sizes}
-    return ["a cup", "", values["width"], values["height"], values["num_inference_steps"], 1.0, seed, values["num_images"]]
+    return ["a cup", "", values["width"], values["height"], values["num_inference_steps"], 1.0, seed, values["num_images"],
+            ""]  # model: the configured one (the browser sends every input)
 
 
 @pytest.mark.slow
@@ -143,7 +144,7 @@ def test_a_disconnected_clients_run_stops_within_five_seconds(fair_app):
     client = Client(fair_app, analytics_enabled=False, verbose=False)
     raw = Raw(fair_app)
     seed = 4242
-    long_video = ["slow waves", "", 64, 64, 121, 8, 100, 1.0, seed]  # about 15 s on the tiny model
+    long_video = ["slow waves", "", 64, 64, 121, 8, 100, 1.0, seed, ""]  # about 15 s on the tiny model
     deadline = time.monotonic() + 120
     while (status := raw.join("generate_video", long_video)[0]) == 429 and time.monotonic() < deadline:
         time.sleep(1)  # earlier tests' runs are still being served

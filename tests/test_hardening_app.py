@@ -73,7 +73,7 @@ def test_raw_errors_do_not_reach_api_callers(hard_app):
     with pytest.raises(AppError) as caught:
         client.predict(until="9999-12-31", api_name="/list_outputs")
     assert "until: must be a date" in str(caught.value) and "Overflow" not in str(caught.value)
-    event, (text, _, details, _) = call(url, "generate_text", "hi \ud800", "Be \udfff brief.", 2, 0.7, 0.9, 4, "", 1.1)
+    event, (text, _, details, _) = call(url, "generate_text", "hi \ud800", "Be \udfff brief.", 2, 0.7, 0.9, 4, "", 1.1, "")
     assert event == "complete" and details["params"]["system_prompt"] == "Be  brief."
     event, [review] = call(url, "submit_review", details["record_id"], 4, ["ok\ud800"], "fine \udc80")
     assert event == "complete" and review["comment"] == "fine" and review["tags"] == ["ok"], review

@@ -70,7 +70,7 @@ def test_api_lists_the_declared_parameters_in_order_with_descriptions(app):
     info = demo.get_api_info()["named_endpoints"]
     for modality in MODALITIES:
         endpoint = info[f"/generate_{modality}"]
-        assert [p["parameter_name"] for p in endpoint["parameters"]] == list(PARAMS[modality])
+        assert [p["parameter_name"] for p in endpoint["parameters"]] == [*PARAMS[modality], "model"]
         assert all(p["parameter_has_default"] for p in endpoint["parameters"])
     doc = demo.fns[next(i for i, fn in demo.fns.items() if fn.api_name == "generate_text")].fn.__doc__
     assert "max_new_tokens: Upper bound on the answer's length. (1 to 4096)" in doc

@@ -453,5 +453,8 @@ def test_loading_and_unloading_models_needs_a_login_when_others_can_reach_the_ap
     for exposed in (dict(host="0.0.0.0"), dict(share=True, allow_public_share=True)):
         with pytest.raises(StudioError, match="needs a login"):
             tab(**exposed).check_may_manage(anonymous)
+        chinese = SimpleNamespace(username=None, headers={"accept-language": "zh-CN,zh;q=0.9"})
+        with pytest.raises(StudioError, match="需要登录"):
+            tab(**exposed).check_may_manage(chinese)
     logged_in = tab(host="0.0.0.0", auth=("ann", USERS["ann"]))
     assert logged_in.may_manage(ann) and not logged_in.may_manage(anonymous)

@@ -7,21 +7,27 @@ A variant is a small JSON object; every key is optional:
 - ``params``: text generation parameters (``temperature``, ``top_p``, ``max_new_tokens``...);
 - ``prompt``: a prompt template replacing the task's (scenario ``$field`` variables; in the
   playground ``$prompt`` is the typed prompt);
-- ``system_prompt``: a system prompt replacing the task's.
+- ``system_prompt``: a system prompt replacing the task's;
+- ``model``: the text model to run, one of the candidates of ``aigc_demo.model_choice`` (the
+  configured model, the models its server lists at ``/v1/models``, or the preset's own local
+  model when the operator replaced it); ``{"model": "openai:a"}`` against ``{"model":
+  "openai:b"}`` compares two models. Anything else is refused with the list of choices.
 
 An industry comparison runs the scenario's first (main) text task; the playground compares
-text. Both outputs are recorded like any other run, and the comparison row joins them.
+text. Both outputs are recorded like any other run (each record names its model), and the
+comparison row joins them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any
 
+from aigc_demo import grounding
 from aigc_demo.core.params import check_range
 from aigc_demo.core.text import Bilingual
 from aigc_demo.core.types import MAX_SEED, CancelToken, GenerationResult, ValidationError, resolve_seed
@@ -35,7 +41,7 @@ from aigc_demo.studio import RunContext, Studio
 
 from .leaderboard import variant_name
 
-VARIANT_KEYS = ("label", "seed", "params", "prompt", "system_prompt")
+VARIANT_KEYS = ("label", "seed", "params", "prompt", "system_prompt", "model")
 DEFAULT_INDUSTRY = "retail"
 DEFAULT_VARIANTS = ({"seed": 1}, {"seed": 2})
 PLAYGROUND_PROMPT = "Write a two-sentence welcome message for a small neighbourhood coffee shop."
@@ -51,14 +57,14 @@ class Side:
     result: GenerationResult
 
 
-def parse_variant(value: Any, name: str, text_params: set[str]) -> dict[str, Any]:
-    """A checked variant (see the module docstring); unknown keys and values are named."""
+def parse_variant(value: Any, name: str, text_params: set[str],
+                  model_ref: Callable[[Any], str] | None = None) -> dict[str, Any]:
+    """A checked variant (see the module docstring); unknown keys and values are named.
+    ``model_ref`` turns a chosen model into its full reference (or refuses it)."""
     variant = as_mapping(value, name)
     unknown = sorted(set(variant) - set(VARIANT_KEYS))
     if unknown:
-        hint = " (comparing two models needs one model manager per model: not supported yet; compare seeds, " \
-               "parameters or prompts)" if "model" in unknown else ""
-        raise ValidationError(name, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(VARIANT_KEYS)}{hint}")
+        raise ValidationError(name, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(VARIANT_KEYS)}")
     out: dict[str, Any] = {}
     if variant.get("label") not in (None, ""):
         label = variant["label"]
@@ -78,6 +84,11 @@ def parse_variant(value: Any, name: str, text_params: set[str]) -> dict[str, Any
             if not isinstance(variant[key], str):
                 raise ValidationError(f"{name}.{key}", f"must be text (got {type(variant[key]).__name__})")
             out[key] = variant[key]
+    if variant.get("model") not in (None, "") and model_ref is not None:
+        try:
+            out["model"] = model_ref(variant["model"])
+        except ValidationError as error:  # named as the variant's field
+            raise ValidationError(f"{name}.model", str(error).removeprefix("model: ")) from None
     return out
 
 
@@ -109,7 +120,9 @@ def _run_scenario_side(studio: Studio, scenario: Scenario, values: Mapping[str, 
     one = dataclasses.replace(scenario, tasks=(_variant_task(task, variant),))
     state = None
     try:
-        for state in run_scenario(studio, one, dict(values), cancel=cancel, session_id=session_id, seed=seed):
+        models = {"text": variant["model"]} if variant.get("model") else None
+        for state in run_scenario(studio, one, dict(values), cancel=cancel, session_id=session_id, seed=seed,
+                                  checker=grounding.checker, models=models):
             pass
     except (KeyError, ValueError) as error:  # a template naming a field the form does not have
         if isinstance(error, ValidationError):
@@ -135,8 +148,9 @@ def _run_playground_side(studio: Studio, form: Mapping[str, Any], variant: Mappi
     values.update(variant.get("params") or {}, seed=seed)
     if variant.get("system_prompt"):
         values["system_prompt"] = variant["system_prompt"]
-    request = studio.request("text", prompt, values)
-    result = studio.run("text", request, cancel=cancel, context=RunContext(PLAYGROUND, "text", session_id))
+    model = variant.get("model", "")
+    request = studio.request("text", prompt, values, model=model)
+    result = studio.run("text", request, cancel=cancel, context=RunContext(PLAYGROUND, "text", session_id, model=model))
     if not result.record_id or result.cancelled:
         raise ValidationError("comparison", "the run was stopped before both outputs were made")
     return Side(result.text or "", result.record_id, result)
@@ -174,11 +188,14 @@ def run_comparison(studio: Studio, scenarios: Mapping[str, Scenario], industry: 
         raise ValidationError("industry", f"must be one of {', '.join([*scenarios, PLAYGROUND])} (got {industry!r})")
     text_params = set(studio.params("text")) - {"prompt", "seed"}
     given = (variant_a not in (None, "", {})) or (variant_b not in (None, "", {}))
-    a = parse_variant(variant_a if given else DEFAULT_VARIANTS[0], "variant_a", text_params)
-    b = parse_variant(variant_b if given else DEFAULT_VARIANTS[1], "variant_b", text_params)
+    def model_ref(model: Any) -> str:  # a candidate's full reference ("" chooses the configured one)
+        return studio.model_ref("text", studio.choose("text", model))
+
+    a = parse_variant(variant_a if given else DEFAULT_VARIANTS[0], "variant_a", text_params, model_ref)
+    b = parse_variant(variant_b if given else DEFAULT_VARIANTS[1], "variant_b", text_params, model_ref)
     if variant_name(a) == variant_name(b):
         raise ValidationError("variant_b", f"is the same as variant A ({variant_name(a)}); change its seed, "
-                                           "parameters, prompt or label")
+                                           "parameters, prompt, model or label")
     form_values = as_mapping(form, "form")
     cancel = cancel or CancelToken()
     shared_seed = resolve_seed(-1)  # the sides differ only in what their variants set

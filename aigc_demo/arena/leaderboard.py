@@ -24,11 +24,11 @@ OVERALL_NAME = {"en": "all industries", "zh": "所有行业"}
 
 def variant_name(variant: Mapping[str, Any]) -> str:
     """The name a variant goes by on the leaderboard: its ``label``, else what it sets
-    ("seed=1", "temperature=0.2", "prompt#1a2b3c" for a prompt template)."""
+    ("model=openai:a", "seed=1", "temperature=0.2", "prompt#1a2b3c" for a prompt template)."""
     label = str(variant.get("label") or "").strip()
     if label:
         return label
-    parts = []
+    parts = [f"model={variant['model']}"] if variant.get("model") else []
     if variant.get("seed") is not None:
         parts.append(f"seed={variant['seed']}")
     for key, value in sorted((variant.get("params") or {}).items()):

@@ -32,6 +32,7 @@ WHEN x > 1 THEN 1 ELSE 0 END)``), SQLite-only functions (``json_extract``, ``dat
 from __future__ import annotations
 
 import re
+import select
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -55,6 +56,10 @@ class Database(Protocol):
     path: Path | None  # the SQLite file (None for a server)
 
     def connect(self) -> Any: ...
+
+    def usable(self, conn: Any) -> bool:
+        """Whether a pooled connection can still be used (checked before each reuse)."""
+        ...
 
 
 def open_database(data_dir: Path, url: str | None = None) -> Database:
@@ -92,6 +97,9 @@ class SqliteDatabase:
     @property
     def location(self) -> str:
         return str(self.path)
+
+    def usable(self, conn: sqlite3.Connection) -> bool:
+        return True  # a file does not hang up
 
     def connect(self) -> sqlite3.Connection:
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
@@ -274,6 +282,19 @@ class PostgresDatabase:
         self.location = hide_password(url)
         self._ready = False
         self._ready_lock = threading.Lock()
+
+    def usable(self, conn: PgConnection) -> bool:
+        """False for a connection the server has hung up on (a restart, an idle timeout, an
+        operator's pg_terminate_backend): an idle connection has nothing to read unless the
+        server closed it, and asking the socket costs no round trip."""
+        raw = conn.raw
+        if raw.closed or raw.broken:
+            return False
+        try:
+            readable, _, _ = select.select([raw.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def connect(self) -> PgConnection:
         try:

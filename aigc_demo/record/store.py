@@ -37,7 +37,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,10 @@ class ReviewStore:
         """A connection for one operation, from the pool; returned (or closed) afterwards."""
         with self._pool_lock:
             conn = self._idle.pop() if self._idle else None
+        if conn is not None and not self.database.usable(conn):  # the server hung up while it idled
+            with suppress(Exception):
+                conn.close()
+            conn = None
         conn = conn or self._open()
         healthy = True
         try:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
-from aigc_demo import grounding
 from aigc_demo.core.params import check_range
 from aigc_demo.core.quality import FLAG
 from aigc_demo.core.types import (
@@ -33,6 +32,12 @@ from aigc_demo.studio import RunContext, Studio
 from . import structure
 from .model import Scenario, Task
 from .registry import Computed, Parsed
+
+
+# (scenario, task, form values, pre-step figures, language) -> ``text -> flags`` for that task, or None.
+# The caller passes one in (aigc_demo.grounding.checker): scenarios do not know which checks exist.
+OutputChecker = Callable[[Scenario, str, Mapping[str, Any], Mapping[str, Computed], str],
+                         "Callable[[str], list[dict[str, Any]]] | None"]
 
 
 @dataclass
@@ -122,9 +127,14 @@ def run_scenario(
     session_id: str = "",
     seed: Any = -1,
     ui_language: str = "en",
+    checker: OutputChecker | None = None,
+    models: Mapping[str, str] | None = None,
 ) -> Iterator[ScenarioState]:
     """Run every task of ``scenario`` with the form ``values``; yield the state as it grows.
-    Status lines are written in ``ui_language`` (the reader's), naming tasks by their titles."""
+    Status lines are written in ``ui_language`` (the reader's), naming tasks by their titles;
+    ``checker`` gives each text output's grounding check, stored with its record; ``models``
+    chooses a model per modality (a candidate of ``model_choice``; none: the configured)."""
+    models = {m: studio.choose(m, ref) for m, ref in (models or {}).items()}  # checked at the door
     values = scenario.validate_values(values)  # checked once, at the door: trusted from here on
     language = scenario.language(values)
     seed = resolve_seed(check_range("seed", seed, -1, MAX_SEED))  # one seed for the whole run: re-runnable
@@ -146,10 +156,10 @@ def run_scenario(
                 params["system_prompt"] = system
             if task.structure:  # the model may answer only JSON of these parts (where it can be enforced)
                 params["response_schema"] = structure.schema(task.structure, language)
-            request = studio.request(task.generator, prompt, params, capped=True)
-            check = grounding.checker(scenario, task.name, values, state.computed, language) if task.generator == "text" else None
+            request = studio.request(task.generator, prompt, params, capped=True, model=models.get(task.generator, ""))
+            check = checker(scenario, task.name, values, state.computed, language) if checker and task.generator == "text" else None
             context = RunContext(scenario.id, task.name, session_id, inputs={**values, "seed": seed}, check=check,
-                                 run_id=state.run_id)
+                                 run_id=state.run_id, model=models.get(task.generator, ""))
             label = task.title(ui_language) + (f" {index}/{len(items)}" if len(items) > 1 else "")
             clock = TaskClock(state, label, (number, len(scenario.tasks)), task.generator, progress)
             yield state  # the status names the task at once, before its model answers

@@ -2,7 +2,8 @@
 
 API names: /generate_text, /generate_image, /generate_audio, /generate_video. The first
 parameter is ``prompt``; the others follow the request's declared order, each defaulting to its
-widget's value, with limits, steps and help text taken from ``aigc_demo.core.params``.
+widget's value, with limits, steps and help text taken from ``aigc_demo.core.params``; the last
+is ``model`` ("" = the configured model; the choices: /list_models, see ``model_picker``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from ..studio import RunContext, Studio
 from .hosting import gpu_function, media_buttons
 from .i18n import Translator, param_key
 from .model_line import models_markdown
+from .model_picker import list_models_endpoint, render_picker
 from .review_bar import ReviewBars
 from .review_tab import RerunTarget
-from .concurrency import generation_group
+from .concurrency import LIGHT_GROUP, generation_group
 from .errors import user_errors
 from .runs import SessionRuns, progress_fn, session_id, with_request_args
 
@@ -104,6 +106,7 @@ def api_docstring(modality: str, params: Params) -> str:
     for name, param in params.items():
         limits = f" ({param.minimum} to {param.maximum})" if param.numeric else ""
         lines.append(f"    {name}: {param.help.en if param.help else param.label.en}{limits}")
+    lines.append(f"    model: the {modality} model to run, one of /list_models; empty for this preset's own")
     return "\n".join(lines)
 
 
@@ -129,6 +132,8 @@ class PlaygroundTabs:
                                             self.studio.settings, [(self.t.text(f"tab.{m}", language), m)], language))
                         self._path = ((outer, "playground"), (inner, f"playground-{modality}"))
                         self._render(modality)
+            gr.api(list_models_endpoint(self.studio), api_name="list_models", concurrency_id=LIGHT_GROUP,
+                   concurrency_limit=4)
         return self.targets
 
     def _render(self, modality: str) -> None:
@@ -140,6 +145,7 @@ class PlaygroundTabs:
         widgets: dict[str, gr.Component] = {}
         with gr.Row():
             with gr.Column(scale=1):
+                model = render_picker(self.studio, modality, self.t)
                 plain = [p for p in params.values() if not p.advanced and p.name != "seed"]
                 advanced = [p for p in params.values() if p.advanced]
                 for param in plain:
@@ -162,18 +168,21 @@ class PlaygroundTabs:
             with gr.Column(scale=1):
                 output = output_component(modality, self.t)
                 details = gr.JSON(label=self.t("ui.run_info"))
-        self._wire(modality, params, run, stop, [widgets[name] for name in params], [output, used, details])
+        self._wire(modality, params, run, stop, [*(widgets[name] for name in params), model], [output, used, details])
 
     def _wire(
         self, modality: str, params: Params, run: gr.Button, stop: gr.Button,
         inputs: list[gr.Component], outputs: list[gr.Component],
     ) -> None:
-        """Events for one tab: run (API generate_<modality>), Stop, examples, review, re-run."""
+        """Events for one tab: run (API generate_<modality>), Stop, examples, review, re-run.
+        ``inputs``: the parameters' widgets, then the model choice."""
         record_ids = gr.State([])
         self.bars.render(record_ids)
         names = list(params)
+        configured = self.studio.settings.model_for(modality)
         self.targets[f"playground-{modality}"] = RerunTarget(
             self._path, inputs, lambda record: [record.seed if n == "seed" else record.params.get(n, gr.skip()) for n in names]
+            + ["" if record.model_ref == configured else record.model_ref]
         )
         fn = gpu_function(self._handler(modality, params), base=20, per_unit=0.5, unit_keys=GPU_UNITS)
         prompt = inputs[0]
@@ -194,13 +203,13 @@ class PlaygroundTabs:
         names = list(params)
 
         def updates(args: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
-            *values, request, progress = args
+            *values, model, request, progress = args
             session = session_id(request)
             token = self.runs.start(session, modality)
             try:
                 for update in self.studio.stream(
                     modality, params.request_type(**dict(zip(names, values))), progress=progress_fn(progress),
-                    cancel=token, context=RunContext("playground", modality, session),
+                    cancel=token, context=RunContext("playground", modality, session, model=model or ""),
                 ):
                     if isinstance(update, GenerationResult):
                         yield output_value(update), update.seed, run_details(update), [update.record_id]
@@ -216,6 +225,6 @@ class PlaygroundTabs:
             *_, last = updates(args)
             return last
 
-        handler = with_request_args(stream if modality == "text" else generate, names, f"generate_{modality}")
+        handler = with_request_args(stream if modality == "text" else generate, [*names, "model"], f"generate_{modality}")
         handler.__doc__ = api_docstring(modality, params)
         return user_errors(handler)

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from aigc_demo.core.types import MAX_SEED, ValidationError
+from .. import grounding
 from ..scenarios import Field, Scenario
 from ..messages import say
 from ..scenarios.runner import ScenarioState, run_scenario
@@ -180,7 +181,8 @@ class ScenarioTab:
         token = self.runs.start(session, self.scenario.id)
         sent: dict[str, Any] = {t.name: object() for t in self.scenario.tasks}  # the first snapshot clears
         states = run_scenario(self.studio, self.scenario, values, progress=local_progress(progress, ui),
-                              cancel=token, session_id=session, seed=-1 if seed is None else seed, ui_language=ui)
+                              cancel=token, session_id=session, seed=-1 if seed is None else seed, ui_language=ui,
+                              checker=grounding.checker)
         try:
             for state in every(states, 1.0, on_close=token.cancel):  # the clock ticks while a model works
                 yield self._snapshot(state, sent)

@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from aigc_demo.core.types import MODALITIES, StudioError
+from ..messages import say
 from ..studio import Studio
 from .i18n import Translator
 from .concurrency import GPU_GROUP
@@ -33,7 +34,9 @@ class SystemTab:
                                      lambda language: health_markdown(self.studio.health(), language))
             tables = self.t.per_page(gr.Markdown(elem_id="system-tables"), self._tables)
             with gr.Accordion(self.t("ux.system.raw"), open=False):
-                status = gr.JSON(value=self.studio.status, label=self.t("ui.system_status"), elem_id="system-status")
+                # filled on page load, not while the app is built: the status asks remote servers
+                status = self.t.per_page(gr.JSON(label=self.t("ui.system_status"), elem_id="system-status"),
+                                         lambda language: self.studio.status())
             with gr.Row():
                 modality = gr.Dropdown([(self.t(f"ux.modality.{m}"), m) for m in MODALITIES], value="text",
                                        label=self.t("ui.modality"))
@@ -52,11 +55,13 @@ class SystemTab:
             self.studio.load(modality)
             return self.studio.status()
 
+        @user_errors
         def unload_model(modality: str, request: gr.Request) -> dict[str, Any]:
             self.check_may_manage(request)
             self.studio.manager.unload(modality)
             return self.studio.status()
 
+        @user_errors
         def unload_everything(request: gr.Request) -> dict[str, Any]:
             self.check_may_manage(request)
             self.studio.manager.unload_all()
@@ -85,5 +90,4 @@ class SystemTab:
 
     def check_may_manage(self, request: gr.Request | None) -> None:
         if not self.may_manage(request):
-            raise StudioError("Loading and unloading models needs a login when others can reach this app: "
-                              "start it with --auth (or AIGC_AUTH).")
+            raise StudioError(say("ux.system.needs_login", page_language(request)))
