@@ -252,7 +252,7 @@ def main() -> None:
                        note=f"{over['sse'] - floor_sse:.0f} ms above the no-op floor")
                 report(f"{modality} CPU overhead REST/SSE (server CPU per request - raw call CPU)",
                        median([c - r for c, r in zip(cpu["sse"], cpu["raw"])]), "ms",
-                       note=f"server {median(cpu['sse']):.0f} ms, raw {median(cpu['raw']):.0f} ms; steady under load")
+                       note=f"server {median(cpu['sse']):.0f} ms, raw {median(cpu['raw']):.0f} ms; steadier than wall time under load")
                 if other is not None:
                     report(f"{modality} HTTP REST/SSE, {args.compare_root}", median(times["sse_other"]), "ms",
                            median(times["sse_other"]) / raw)
