@@ -245,11 +245,12 @@ def uncatalogued(text: str, language: str) -> list[str]:
         rest = _norm(line)
         if rest.endswith("...") and any(k.startswith(rest[:-3].rstrip()) for k in known):
             continue  # Gradio shortens long examples
+        # a run's permalink first: a known piece found inside its random id would leave letters behind
+        rest = re.sub(r"\?run=\w+", " ", rest)
         for piece in known:
             if piece in rest:
                 rest = rest.replace(piece, " ")
         rest = re.sub(r"\S*[:/]\S*", " ", rest)  # model references, paths, times
-        rest = re.sub(r"\?run=\w+", " ", rest)  # a run's permalink
         words = re.findall(r"[A-Za-z]{2,}|[\u4e00-\u9fff]+", rest)
         words = [w for w in words if w not in {"MB", "UTC", "GB", "KB", "cpu", "cuda", "mps"}]  # units, devices
         if words:
