@@ -185,6 +185,8 @@ class ScenarioTab:
                               checker=grounding.checker)
         try:
             for state in every(states, 1.0, on_close=token.cancel):  # the clock ticks while a model works
+                if state.done:  # panels with data shown once more: the final values below are plain
+                    yield self._reveal(state)
                 yield self._snapshot(state, sent)
         except ValidationError as error:
             if error.field in fields:  # a person reads the field's label
@@ -198,6 +200,17 @@ class ScenarioTab:
         """Gallery items with a caption from their prompt (Gradio uses it as the image's alt text)."""
         return [(str(path), say("ux.image.alt", state.ui, prompt=textwrap.shorten(str(r.params.get("prompt", "")), 100)))
                 for r in state.results.get(task, []) for path in r.files]
+
+    def _reveal(self, state: ScenarioState) -> tuple[Any, ...]:
+        """Only the panels that have data, shown (every other output skipped). Sent just before
+        the last snapshot, so no panel stays hidden whichever earlier update showed it or not
+        (the ticker re-sends a run's state while the run goes on changing it)."""
+        values: list[Any] = [gr.skip()] * (2 * len(self.scenario.tasks) + 1)  # outputs, status, record ids
+        for source, panels in self.scenario.panels():
+            data = state.computed[source].data if source in state.computed else state.parsed.get(source)
+            shown = panels.values(data, state.ui) if data is not None else [gr.skip()] * len(panels.specs)
+            values += shown if data is None else [gr.update(value=v, visible=True) for v in shown]
+        return tuple(values)
 
     def _snapshot(self, state: ScenarioState, sent: dict[str, Any]) -> tuple[Any, ...]:
         """Output values in component order. Until the last snapshot, media and panels that did
