@@ -65,9 +65,6 @@ class ChatScenarioTab(ScenarioTab):
             values[message_field], values[history_field] = text, format_history(messages or [], language)
             messages = [*(messages or []), {"role": "user", "content": text}, {"role": "assistant", "content": ""}]
             for snapshot in self._stream(values, seed_value, request, progress):
-                if not isinstance(snapshot[0], str):  # panels only (ScenarioTab._reveal): the chat stays
-                    yield (gr.skip(), gr.skip(), *snapshot[1:])
-                    continue
                 messages[-1]["content"] = snapshot[0] or "…"
                 yield (messages, "", *snapshot[1:])
 

@@ -185,8 +185,8 @@ class ScenarioTab:
                               checker=grounding.checker)
         try:
             for state in every(states, 1.0, on_close=token.cancel):  # the clock ticks while a model works
-                if state.done:  # panels with data shown once more: the final values below are plain
-                    yield self._reveal(state)
+                if state.done:  # panels with data shown once more: the last values below are plain
+                    yield self._snapshot(state, sent, last=False)
                 yield self._snapshot(state, sent)
         except ValidationError as error:
             if error.field in fields:  # a person reads the field's label
@@ -201,20 +201,14 @@ class ScenarioTab:
         return [(str(path), say("ux.image.alt", state.ui, prompt=textwrap.shorten(str(r.params.get("prompt", "")), 100)))
                 for r in state.results.get(task, []) for path in r.files]
 
-    def _reveal(self, state: ScenarioState) -> tuple[Any, ...]:
-        """Only the panels that have data, shown (every other output skipped). Sent just before
-        the last snapshot, so no panel stays hidden whichever earlier update showed it or not
-        (the ticker re-sends a run's state while the run goes on changing it)."""
-        values: list[Any] = [gr.skip()] * (2 * len(self.scenario.tasks) + 1)  # outputs, status, record ids
-        for source, panels in self.scenario.panels():
-            data = state.computed[source].data if source in state.computed else state.parsed.get(source)
-            shown = panels.values(data, state.ui) if data is not None else [gr.skip()] * len(panels.specs)
-            values += shown if data is None else [gr.update(value=v, visible=True) for v in shown]
-        return tuple(values)
-
-    def _snapshot(self, state: ScenarioState, sent: dict[str, Any]) -> tuple[Any, ...]:
+    def _snapshot(self, state: ScenarioState, sent: dict[str, Any], last: bool | None = None) -> tuple[Any, ...]:
         """Output values in component order. Until the last snapshot, media and panels that did
-        not change are skipped; the last one carries everything (it is the API's result)."""
+        not change are skipped; the last one carries everything, plain (it is the API's result).
+        ``last=False`` on a finished run: the update just before the last, which shows every panel
+        that has data once more (the ticker re-sends a state the run may still be changing, so a
+        panel's first showing can be lost)."""
+        last = state.done if last is None else last
+        again = state.done and not last
         values: list[Any] = []
         for task in self.scenario.tasks:
             if task.generator == "text":
@@ -222,16 +216,16 @@ class ScenarioTab:
                 continue
             files = state.files.get(task.name, [])
             value = self._gallery(state, task.name) if task.generator == "image" else (files[0] if files else None)
-            values.append(gr.skip() if sent.get(task.name) == value and not state.done else value)
+            values.append(gr.skip() if sent.get(task.name) == value and not last else value)
             sent[task.name] = value
         values.append("\n\n".join(state.lines))
         values += [state.record_ids(task.name) for task in self.scenario.tasks]
         for source, panels in self.scenario.panels():
             data = state.computed[source].data if source in state.computed else state.parsed.get(source)
-            if data is None or (sent.get(f"panel:{source}") and not state.done):
+            if data is None or (sent.get(f"panel:{source}") and not last and not again):
                 values += [gr.skip()] * len(panels.specs)
             else:
                 sent[f"panel:{source}"] = True  # shown once it has data, in the page's language;
                 shown = panels.values(data, state.ui)  # the last snapshot (the API's result) holds plain values
-                values += shown if state.done else [gr.update(value=v, visible=True) for v in shown]
+                values += shown if last else [gr.update(value=v, visible=True) for v in shown]
         return tuple(values)
