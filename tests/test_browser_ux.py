@@ -201,7 +201,10 @@ def _norm(text: str) -> str:
 
 def _catalogue_fragments(language: str) -> list[str]:
     """Literal pieces of every catalogue string in ``language`` (templates split at {fields})."""
-    entries = {**catalogue(), **scenario_strings(SCENARIOS), **param_strings(PARAMS)}
+    from aigc_demo.grounding import terms, view
+
+    grounding = {**terms.data()["reasons"], **terms.data()["sources"], "heading": view.HEADING, "more": view.MORE}
+    entries = {**catalogue(), **scenario_strings(SCENARIOS), **param_strings(PARAMS), **grounding}
     pieces: set[str] = set()
     for entry in entries.values():
         for piece in re.split(r"\{[a-z_]+\}", entry[language]):

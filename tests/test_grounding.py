@@ -182,6 +182,9 @@ def test_the_review_bar_lists_the_flags_and_hides_when_there_are_none(tmp_path, 
     assert shown["visible"] is True
     assert "pleural effusion" in shown["value"] and "口述所见" in shown["value"] and f"({len(flags)})" in shown["value"]
     assert bars.checks([clean])["visible"] is False and bars.checks([])["visible"] is False
+    english, chinese = bars.checks([flagged], "en")["value"], bars.checks([flagged], "zh")["value"]
+    assert "Check before approving" in english and "口述所见" not in english  # the page's language only
+    assert "审核前请核对" in chinese and "dictated" not in chinese
     assert flags_markdown([]) == ""
 
 

@@ -1,11 +1,13 @@
-"""The flags of an output as a short bilingual Markdown list, for the review bar."""
+"""The flags of an output as a short Markdown list, for the review bar: in the page's language,
+or in both (English, then Chinese) where no language is known."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
 MAX_SHOWN = 8
-HEADING = "🔎 **Check before approving · 审核前请核对**"
+HEADING = {"en": "Check before approving", "zh": "审核前请核对"}
+MORE = {"en": "{n} more", "zh": "另有 {n} 项"}
 
 
 def _quoted(span: str) -> str:
@@ -14,17 +16,22 @@ def _quoted(span: str) -> str:
     return "`" + span.replace("`", "'") + "`" if span else ""
 
 
-def flags_markdown(flags: Iterable[Mapping[str, Any]], limit: int = MAX_SHOWN) -> str:
+def flags_markdown(flags: Iterable[Mapping[str, Any]], language: str | None = None, limit: int = MAX_SHOWN) -> str:
     """"" when there is nothing to check; else a heading and one line per flag: the words
-    flagged, the reason in English, then in Chinese."""
+    flagged and the reason, in ``language`` ("en" or "zh"; None: English · Chinese)."""
     flags = list(flags)
     if not flags:
         return ""
-    lines = [f"{HEADING} ({len(flags)})"]
+
+    def say(text: Mapping[str, str], **values: Any) -> str:
+        if language in ("en", "zh"):
+            return text.get(language, "").format(**values)
+        return f"{text.get('en', '').format(**values)} · {text.get('zh', '').format(**values)}"
+
+    lines = [f"🔎 **{say(HEADING)}** ({len(flags)})"]
     for item in flags[:limit]:
-        reason = item.get("reason") or {}
         span = _quoted(str(item.get("span", "")))
-        lines.append(f"- {span + ' — ' if span else ''}{reason.get('en', '')} · {reason.get('zh', '')}")
+        lines.append(f"- {span + ' — ' if span else ''}{say(item.get('reason') or {})}")
     if len(flags) > limit:
-        lines.append(f"- … {len(flags) - limit} more · 另有 {len(flags) - limit} 项")
+        lines.append(f"- … {say(MORE, n=len(flags) - limit)}")
     return "\n".join(lines)

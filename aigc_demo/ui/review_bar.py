@@ -67,15 +67,15 @@ class ReviewBars:
         shown = bool(record_ids)
         return gr.update(visible=shown), gr.update(visible=not shown), None, [], "", ""
 
-    def start_over(self, record_ids: list[str] | None) -> tuple[Any, ...]:
-        """The bar for a new output: :meth:`reset`, then :meth:`checks`."""
-        return (*self.reset(record_ids), self.checks(record_ids))
+    def start_over(self, record_ids: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
+        """The bar for a new output: :meth:`reset`, then :meth:`checks` in the page's language."""
+        return (*self.reset(record_ids), self.checks(record_ids, page_language(request)))
 
-    def checks(self, record_ids: list[str] | None) -> Any:
+    def checks(self, record_ids: list[str] | None, language: str | None = None) -> Any:
         """The grounding flags stored with the output's records; hidden when there are none."""
         flags = [flag for record_id in record_ids or []
                  if (record := self.studio.store.get_record(record_id)) is not None for flag in record.checks]
-        text = flags_markdown(flags)
+        text = flags_markdown(flags, language)
         return gr.update(value=text, visible=bool(text))
 
     def _thumbs(self, rating: str) -> Callable[..., tuple[str, Any]]:
