@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import threading
+import time
 
 import pytest
 
@@ -67,6 +68,24 @@ def test_stream_grows_chunk_by_chunk_then_ends_with_the_result(backend, tiny):
         assert after.startswith(before) and len(after) > len(before)
     assert result.text == chunks[-1]
     assert chunks[-1] == backend.generate(tiny, _request(seed=1)).text
+
+
+def test_a_slow_reader_catches_up_in_larger_chunks_and_loses_nothing(backend, tiny):
+    """A reader slower than the model (Gradio's per-chunk path) gets everything written since
+    its last read in one chunk: fewer chunks, each one a point the fast reader also saw."""
+    request = _request(seed=1, max_new_tokens=48)
+    fast, fast_result = _stream(backend, tiny, request)
+    slow: list[str] = []
+    for update in backend.stream(tiny, request):
+        if isinstance(update, str):
+            slow.append(update)
+            if len(slow) == 1:
+                time.sleep(1.0)  # the model writes the rest meanwhile
+        else:
+            slow_result = update
+    assert len(fast) > 2 and len(slow) < len(fast)
+    assert set(slow) <= set(fast)
+    assert slow[-1] == fast[-1] == slow_result.text == fast_result.text
 
 
 def test_result_reports_seed_params_and_progress(backend, tiny):

@@ -1,5 +1,5 @@
 """Text generation with a transformers causal LM (Hub id, local folder or local ``.gguf``
-file), streamed token by token. Cancel stops ``generate`` through a StoppingCriteria."""
+file), streamed as it is written (a reader slower than the model gets larger chunks). Cancel stops ``generate`` through a StoppingCriteria."""
 
 from __future__ import annotations
 
@@ -106,7 +106,9 @@ class TransformersText(HubBackend):
     ) -> Iterator[tuple[str, int]]:
         """Yield (text so far, tokens generated so far) for a prepared request."""
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        from aigc_demo.backends.catch_up import CatchUpStreamer
 
         inputs = self._inputs(model, request)
         prompt_len = inputs["input_ids"].shape[-1]
@@ -120,7 +122,7 @@ class TransformersText(HubBackend):
                 return torch.full((input_ids.shape[0],), halt, dtype=torch.bool, device=input_ids.device)
 
         tokenizer = model.tokenizer
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = CatchUpStreamer(tokenizer, skip_special_tokens=True)  # a slow reader gets larger chunks
         sampling: dict[str, Any] = (
             {"do_sample": True, "temperature": request.temperature, "top_p": request.top_p}
             if request.temperature > 0
