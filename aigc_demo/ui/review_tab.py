@@ -19,6 +19,7 @@ from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
 from ..messages import say
 from ..record.export import public_record
 from ..studio import Studio
+from .audio_output import AudioOutput
 from .hosting import media_buttons
 from .concurrency import LIGHT_GROUP
 from .i18n import Translator
@@ -129,7 +130,7 @@ class ReviewTab:
                     preview_text = gr.Textbox(label=t("review.preview"), lines=6, interactive=False)
                     preview_image = gr.Image(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("image"))
-                    preview_audio = gr.Audio(label=t("review.preview"), interactive=False, visible=False,
+                    preview_audio = AudioOutput(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("audio"))
                     preview_video = gr.Video(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("video"))
