@@ -72,7 +72,7 @@ def test_stream_grows_chunk_by_chunk_then_ends_with_the_result(backend, tiny):
 
 def test_a_slow_reader_catches_up_in_larger_chunks_and_loses_nothing(backend, tiny):
     """A reader slower than the model (Gradio's per-chunk path) gets everything written since
-    its last read in one chunk: fewer chunks, each one a point the fast reader also saw."""
+    its last read in one chunk: fewer chunks, each one the text so far."""
     request = _request(seed=1, max_new_tokens=48)
     fast, fast_result = _stream(backend, tiny, request)
     slow: list[str] = []
@@ -84,8 +84,27 @@ def test_a_slow_reader_catches_up_in_larger_chunks_and_loses_nothing(backend, ti
         else:
             slow_result = update
     assert len(fast) > 2 and len(slow) < len(fast)
-    assert set(slow) <= set(fast)
+    assert all(fast[-1].startswith(chunk) for chunk in slow)
     assert slow[-1] == fast[-1] == slow_result.text == fast_result.text
+
+
+def test_reads_wait_their_interval_but_never_past_the_end_of_the_text(tiny):
+    """With a long read interval, the first piece comes at once and the rest in one chunk the
+    moment generation ends (not after the interval)."""
+    from aigc_demo.backends.catch_up import CatchUpStreamer
+
+    inputs = tiny.tokenizer("A bamboo water bottle", return_tensors="pt")
+    streamer = CatchUpStreamer(tiny.tokenizer, min_interval=600.0, skip_special_tokens=True)
+    worker = threading.Thread(target=tiny.model.generate, kwargs=dict(
+        **inputs, max_new_tokens=48, do_sample=False, streamer=streamer, pad_token_id=tiny.tokenizer.eos_token_id))
+    worker.start()
+    chunks = list(streamer)
+    worker.join()
+    assert len(chunks) == 2 and all(chunks)
+    full = tiny.tokenizer.decode(tiny.model.generate(**inputs, max_new_tokens=48, do_sample=False,
+                                                     pad_token_id=tiny.tokenizer.eos_token_id)[0, inputs["input_ids"].shape[-1]:],
+                                 skip_special_tokens=True)
+    assert "".join(chunks) == full
 
 
 def test_result_reports_seed_params_and_progress(backend, tiny):
