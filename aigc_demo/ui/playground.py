@@ -15,7 +15,7 @@ import gradio as gr
 from ..core.params import Param, Params
 from ..core.types import MODALITIES, GenerationResult
 from ..studio import RunContext, Studio
-from .audio_output import AudioOutput
+from .media_outputs import AudioOutput, VideoOutput
 from .hosting import gpu_function, media_buttons
 from .i18n import Translator, param_key
 from .model_line import models_markdown
@@ -77,7 +77,7 @@ def output_component(modality: str, t: Translator) -> gr.Component:
         return gr.Gallery(label=t("ui.output_images"), columns=2, elem_id="image-output", buttons=media_buttons("gallery"))
     if modality == "audio":
         return AudioOutput(label=t("ui.output_audio"), type="filepath", elem_id="audio-output", buttons=media_buttons("audio"))
-    return gr.Video(label=t("ui.output_video"), elem_id="video-output", buttons=media_buttons("video"))
+    return VideoOutput(label=t("ui.output_video"), elem_id="video-output", buttons=media_buttons("video"))
 
 
 def output_value(result: GenerationResult) -> Any:

@@ -19,7 +19,7 @@ from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
 from ..messages import say
 from ..record.export import public_record
 from ..studio import Studio
-from .audio_output import AudioOutput
+from .media_outputs import AudioOutput, VideoOutput
 from .hosting import media_buttons
 from .concurrency import LIGHT_GROUP
 from .i18n import Translator
@@ -132,7 +132,7 @@ class ReviewTab:
                                              buttons=media_buttons("image"))
                     preview_audio = AudioOutput(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("audio"))
-                    preview_video = gr.Video(label=t("review.preview"), interactive=False, visible=False,
+                    preview_video = VideoOutput(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("video"))
                     preview_ids = gr.State([])  # the selected record, for the review bar below
                     if self.bars is not None:

@@ -13,7 +13,7 @@ from ..scenarios import Field, Scenario
 from ..messages import say
 from ..scenarios.runner import ScenarioState, run_scenario
 from ..studio import Studio
-from .audio_output import AudioOutput
+from .media_outputs import AudioOutput, VideoOutput
 from .hosting import gpu_function, media_buttons
 from .i18n import Translator, panel_key, scenario_key, tag_choices
 from .locale import field_error, from_browser, local_progress, page_language
@@ -141,7 +141,7 @@ class ScenarioTab:
             return gr.Gallery(label=label, columns=3, height=280, elem_id=elem_id, buttons=media_buttons("gallery"))
         if task.generator == "audio":
             return AudioOutput(label=label, type="filepath", elem_id=elem_id, buttons=media_buttons("audio"))
-        return gr.Video(label=label, elem_id=elem_id, buttons=media_buttons("video"))
+        return VideoOutput(label=label, elem_id=elem_id, buttons=media_buttons("video"))
 
     # ------------------------------------------------------------ events
 

@@ -33,6 +33,7 @@ def is_playable_wav(path: str | Path) -> bool:
     bits = int.from_bytes(head[34:36], "little")
     return (tag, bits) in _PLAYABLE_WAV
 
+from gradio.events import Dependency
 
 class AudioOutput(gr.Audio):
     """``gr.Audio`` (same frontend component) that trusts a playable WAV's header."""
@@ -43,3 +44,8 @@ class AudioOutput(gr.Audio):
         if isinstance(value, (str, Path)) and Path(value).suffix.lower() == ".wav" and is_playable_wav(value):
             return FileData(path=str(value), orig_name=Path(value).name)
         return super().postprocess(value)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component

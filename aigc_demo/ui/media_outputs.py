@@ -1,0 +1,77 @@
+"""Audio and video outputs that serve the studio's own files as they are, without ffprobe.
+
+For every audio or video file it shows, ``gr.Audio`` / ``gr.Video`` run ``ffprobe`` (where
+ffmpeg is installed, as on Spaces) to ask whether the browser can play its codec: about 100 ms
+per request on 2 cores, most of an audio request's HTTP overhead. The studio writes 16-bit PCM
+WAV and H.264 MP4, which every browser plays. Reading the WAV header, or opening the MP4 with
+PyAV (in-process, ~1 ms), answers the same question exactly; anything else (another container,
+codec, header layout, a watermark or format to convert to) goes through Gradio's own check and
+conversion, unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.data_classes import FileData
+
+# WAV format tag and bits per sample that Gradio counts as browser-playable
+# (gradio.processing_utils.PLAYABLE_AUDIO_CODECS: pcm_u8, pcm_s16le, pcm_s24le, pcm_f32le).
+_PLAYABLE_WAV = {(1, 8), (1, 16), (1, 24), (3, 32)}
+# (container, codec) pairs that gradio.processing_utils.video_is_playable accepts in an .mp4
+_PLAYABLE_MP4_CODECS = {"h264", "av1"}
+
+
+def is_playable_wav(path: str | Path) -> bool:
+    """True for a RIFF/WAVE file whose first chunk is a ``fmt`` of a browser-playable PCM codec."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(36)
+    except OSError:
+        return False
+    if len(head) < 36 or head[:4] != b"RIFF" or head[8:16] != b"WAVEfmt ":
+        return False
+    tag = int.from_bytes(head[20:22], "little")
+    bits = int.from_bytes(head[34:36], "little")
+    return (tag, bits) in _PLAYABLE_WAV
+
+
+def is_playable_mp4(path: str | Path) -> bool:
+    """True for an MP4 whose first video stream is H.264 or AV1 (PyAV reads the container)."""
+    import av  # the video backend's encoder: present wherever videos are made
+
+    try:
+        with av.open(str(path)) as container:
+            return container.format.name.startswith("mov") and bool(container.streams.video) \
+                and container.streams.video[0].codec_context.name in _PLAYABLE_MP4_CODECS
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+
+
+def _local(value: Any, suffix: str) -> bool:
+    return isinstance(value, (str, Path)) and "://" not in str(value) and Path(value).suffix.lower() == suffix
+
+
+class AudioOutput(gr.Audio):
+    """``gr.Audio`` (same frontend component) that trusts a playable WAV's header."""
+
+    is_template = True  # Gradio: draw it with the parent's (gr.Audio's) frontend component
+
+    def postprocess(self, value: Any) -> FileData | bytes | None:
+        if _local(value, ".wav") and is_playable_wav(value):
+            return FileData(path=str(value), orig_name=Path(value).name)
+        return super().postprocess(value)
+
+
+class VideoOutput(gr.Video):
+    """``gr.Video`` (same frontend component) that trusts an H.264 MP4 it can open."""
+
+    is_template = True
+
+    def postprocess(self, value: Any) -> FileData | None:
+        plain = not self.streaming and not self.watermark.watermark and self.format in (None, "mp4")
+        if plain and _local(value, ".mp4") and is_playable_mp4(value):
+            return FileData(path=str(value), orig_name=Path(value).name)
+        return super().postprocess(value)
