@@ -5,6 +5,7 @@ with libsndfile, PyAV and (where ffmpeg is installed) Gradio's ffprobe check."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import gradio as gr
 from gradio import processing_utils
 
 from aigc_demo.record import provenance
-from aigc_demo.ui.media_outputs import AudioOutput, VideoOutput, is_playable_mp4, is_playable_wav
+from aigc_demo.ui.media_outputs import audio_output, is_playable_mp4, is_playable_wav, video_output
 
 # libsndfile subtypes whose codec Gradio counts as browser-playable in a .wav
 PLAYABLE_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "FLOAT"}
@@ -43,13 +44,13 @@ def test_a_studio_wav_with_its_record_inside_is_served_as_it_is(tmp_path):
     path = _wav(tmp_path / "speech.wav", "PCM_16")
     provenance.embed(path, {"record_id": "r1", "prompt": "hello " * 200}, sidecar=False)
     assert provenance.read_embedded(path)["record_id"] == "r1"
-    served = AudioOutput(type="filepath").postprocess(str(path))
+    served = audio_output(type="filepath").postprocess(str(path))
     assert served.path == str(path) and served.orig_name == "speech.wav"
-    assert served == AudioOutput(type="filepath").postprocess(path)
+    assert served == audio_output(type="filepath").postprocess(path)
 
 
 def test_anything_else_goes_through_gr_audio(tmp_path):
-    output = AudioOutput(type="filepath")
+    output = audio_output(type="filepath")
     assert output.postprocess(None) is None
     # A numpy value is written to Gradio's cache by gr.Audio itself.
     served = output.postprocess((8000, np.zeros(800, dtype=np.int16)))
@@ -85,10 +86,10 @@ def test_an_h264_mp4_is_served_as_it_is_and_other_videos_go_through_gr_video(tmp
     fake = tmp_path / "fake.mp4"
     fake.write_bytes(b"not a video")
     assert not is_playable_mp4(fake)
-    served = VideoOutput().postprocess(str(h264))
+    served = video_output().postprocess(str(h264))
     assert served.path == str(h264) and served.orig_name == "clip.mp4"
     # Anything else is gr.Video's: converted where ffmpeg is installed, served as it is elsewhere.
-    other = VideoOutput().postprocess(str(mpeg4))
+    other = video_output().postprocess(str(mpeg4))
     if shutil.which("ffmpeg"):
         assert other.path != str(mpeg4) and is_playable_mp4(other.path)
     else:
@@ -104,10 +105,16 @@ def test_a_studio_video_with_its_record_inside_is_served_as_it_is(tmp_path):
     path = tmp_path / "studio.mp4"
     write_mp4(frames, path, fps=8, metadata={"comment": "record inside"})
     assert is_playable_mp4(path)
-    assert VideoOutput().postprocess(path).path == str(path)
+    assert video_output().postprocess(path).path == str(path)
 
 
-def test_they_are_drawn_as_gr_audio_and_gr_video():
-    audio, video = AudioOutput(label="Speech", type="filepath"), VideoOutput(label="Clip")
-    assert audio.get_block_name() == "audio" and video.get_block_name() == "video"
+def test_they_are_gradio_s_own_components_and_leave_no_stub_behind(tmp_path):
+    from aigc_demo.ui import media_outputs
+
+    audio, video = audio_output(label="Speech", type="filepath"), video_output(label="Clip")
+    assert type(audio) is gr.Audio and type(video) is gr.Video
     assert audio.get_config()["label"] == "Speech" and video.get_config()["label"] == "Clip"
+    assert not Path(media_outputs.__file__).with_suffix(".pyi").exists()  # no Component subclass
+    # A video to convert keeps gr.Video's own postprocess.
+    webm = video_output(format="webm")
+    assert webm.postprocess.__func__ is gr.Video.postprocess

@@ -12,7 +12,7 @@ conversion, unchanged.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 from gradio.data_classes import FileData
@@ -54,24 +54,30 @@ def _local(value: Any, suffix: str) -> bool:
     return isinstance(value, (str, Path)) and "://" not in str(value) and Path(value).suffix.lower() == suffix
 
 
-class AudioOutput(gr.Audio):
-    """``gr.Audio`` (same frontend component) that trusts a playable WAV's header."""
+def _serve_own(component: gr.Audio | gr.Video, suffix: str, playable: Callable[[Any], bool]) -> None:
+    """Give ``component`` a ``postprocess`` that serves a playable ``suffix`` file as it is and
+    hands anything else to the component's own. (On the instance, not in a subclass: Gradio
+    writes a ``.pyi`` stub next to the module of every Component subclass when it is defined.)"""
+    own = component.postprocess
 
-    is_template = True  # Gradio: draw it with the parent's (gr.Audio's) frontend component
-
-    def postprocess(self, value: Any) -> FileData | bytes | None:
-        if _local(value, ".wav") and is_playable_wav(value):
+    def postprocess(value: Any) -> Any:
+        if _local(value, suffix) and playable(value):
             return FileData(path=str(value), orig_name=Path(value).name)
-        return super().postprocess(value)
+        return own(value)
+
+    component.postprocess = postprocess  # type: ignore[method-assign]
 
 
-class VideoOutput(gr.Video):
-    """``gr.Video`` (same frontend component) that trusts an H.264 MP4 it can open."""
+def audio_output(**kwargs: Any) -> gr.Audio:
+    """``gr.Audio(**kwargs)`` that trusts a playable WAV's header."""
+    component = gr.Audio(**kwargs)
+    _serve_own(component, ".wav", is_playable_wav)
+    return component
 
-    is_template = True
 
-    def postprocess(self, value: Any) -> FileData | None:
-        plain = not self.streaming and not self.watermark.watermark and self.format in (None, "mp4")
-        if plain and _local(value, ".mp4") and is_playable_mp4(value):
-            return FileData(path=str(value), orig_name=Path(value).name)
-        return super().postprocess(value)
+def video_output(**kwargs: Any) -> gr.Video:
+    """``gr.Video(**kwargs)`` that trusts an H.264 MP4 it can open (unless it must convert or watermark)."""
+    component = gr.Video(**kwargs)
+    if not component.streaming and not component.watermark.watermark and component.format in (None, "mp4"):
+        _serve_own(component, ".mp4", is_playable_mp4)
+    return component

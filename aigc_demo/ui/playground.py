@@ -15,7 +15,7 @@ import gradio as gr
 from ..core.params import Param, Params
 from ..core.types import MODALITIES, GenerationResult
 from ..studio import RunContext, Studio
-from .media_outputs import AudioOutput, VideoOutput
+from .media_outputs import audio_output, video_output
 from .hosting import gpu_function, media_buttons
 from .i18n import Translator, param_key
 from .model_line import models_markdown
@@ -76,8 +76,8 @@ def output_component(modality: str, t: Translator) -> gr.Component:
     if modality == "image":
         return gr.Gallery(label=t("ui.output_images"), columns=2, elem_id="image-output", buttons=media_buttons("gallery"))
     if modality == "audio":
-        return AudioOutput(label=t("ui.output_audio"), type="filepath", elem_id="audio-output", buttons=media_buttons("audio"))
-    return VideoOutput(label=t("ui.output_video"), elem_id="video-output", buttons=media_buttons("video"))
+        return audio_output(label=t("ui.output_audio"), type="filepath", elem_id="audio-output", buttons=media_buttons("audio"))
+    return video_output(label=t("ui.output_video"), elem_id="video-output", buttons=media_buttons("video"))
 
 
 def output_value(result: GenerationResult) -> Any:

@@ -19,7 +19,7 @@ from aigc_demo.core.types import MODALITIES, StudioError, ValidationError
 from ..messages import say
 from ..record.export import public_record
 from ..studio import Studio
-from .media_outputs import AudioOutput, VideoOutput
+from .media_outputs import audio_output, video_output
 from .hosting import media_buttons
 from .concurrency import LIGHT_GROUP
 from .i18n import Translator
@@ -130,9 +130,9 @@ class ReviewTab:
                     preview_text = gr.Textbox(label=t("review.preview"), lines=6, interactive=False)
                     preview_image = gr.Image(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("image"))
-                    preview_audio = AudioOutput(label=t("review.preview"), interactive=False, visible=False,
+                    preview_audio = audio_output(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("audio"))
-                    preview_video = VideoOutput(label=t("review.preview"), interactive=False, visible=False,
+                    preview_video = video_output(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("video"))
                     preview_ids = gr.State([])  # the selected record, for the review bar below
                     if self.bars is not None:

@@ -13,7 +13,7 @@ from ..scenarios import Field, Scenario
 from ..messages import say
 from ..scenarios.runner import ScenarioState, run_scenario
 from ..studio import Studio
-from .media_outputs import AudioOutput, VideoOutput
+from .media_outputs import audio_output, video_output
 from .hosting import gpu_function, media_buttons
 from .i18n import Translator, panel_key, scenario_key, tag_choices
 from .locale import field_error, from_browser, local_progress, page_language
@@ -140,8 +140,8 @@ class ScenarioTab:
         if task.generator == "image":
             return gr.Gallery(label=label, columns=3, height=280, elem_id=elem_id, buttons=media_buttons("gallery"))
         if task.generator == "audio":
-            return AudioOutput(label=label, type="filepath", elem_id=elem_id, buttons=media_buttons("audio"))
-        return VideoOutput(label=label, elem_id=elem_id, buttons=media_buttons("video"))
+            return audio_output(label=label, type="filepath", elem_id=elem_id, buttons=media_buttons("audio"))
+        return video_output(label=label, elem_id=elem_id, buttons=media_buttons("video"))
 
     # ------------------------------------------------------------ events
 
