@@ -47,7 +47,8 @@ class CatchUpStreamer(TextStreamer):
                 self._changed.wait_for(lambda: self._pieces or self._ended)
                 # Text is waiting: take it now if the last read was long enough ago, else let
                 # more gather until then (the end of the text cuts the wait short).
-                self._changed.wait_for(lambda: self._ended, timeout=max(0.0, last_read + self.min_interval - time.monotonic()))
+                gather = last_read + self.min_interval - time.monotonic()
+                self._changed.wait_for(lambda: self._ended, timeout=max(0.0, gather))
                 text, self._pieces = "".join(self._pieces), []
                 ended = self._ended
             last_read = time.monotonic()

@@ -44,8 +44,9 @@ def is_playable_mp4(path: str | Path) -> bool:
 
     try:
         with av.open(str(path)) as container:
-            return container.format.name.startswith("mov") and bool(container.streams.video) \
-                and container.streams.video[0].codec_context.name in _PLAYABLE_MP4_CODECS
+            video = container.streams.video
+            codec = video[0].codec_context.name if video else ""
+            return container.format.name.startswith("mov") and codec in _PLAYABLE_MP4_CODECS
     except (av.FFmpegError, OSError, ValueError):
         return False
 

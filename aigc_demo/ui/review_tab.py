@@ -131,9 +131,9 @@ class ReviewTab:
                     preview_image = gr.Image(label=t("review.preview"), interactive=False, visible=False,
                                              buttons=media_buttons("image"))
                     preview_audio = audio_output(label=t("review.preview"), interactive=False, visible=False,
-                                             buttons=media_buttons("audio"))
+                                                 buttons=media_buttons("audio"))
                     preview_video = video_output(label=t("review.preview"), interactive=False, visible=False,
-                                             buttons=media_buttons("video"))
+                                                 buttons=media_buttons("video"))
                     preview_ids = gr.State([])  # the selected record, for the review bar below
                     if self.bars is not None:
                         gr.Markdown(t("ux.review.rate_here"), elem_classes=["scenario-title"])
