@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from ..core.text import Bilingual
+
 MAX_SHOWN = 8
-HEADING = {"en": "Check before approving", "zh": "审核前请核对"}
-MORE = {"en": "{n} more", "zh": "另有 {n} 项"}
+HEADING = Bilingual("Check before approving", "审核前请核对")
+MORE = Bilingual("{n} more", "另有 {n} 项")
 
 
 def _quoted(span: str) -> str:

@@ -209,7 +209,6 @@ class ScenarioTab:
         that has data once more (the ticker re-sends a state the run may still be changing, so a
         panel's first showing can be lost)."""
         last = state.done if last is None else last
-        again = state.done and not last
         values: list[Any] = []
         for task in self.scenario.tasks:
             if task.generator == "text":
@@ -223,7 +222,7 @@ class ScenarioTab:
         values += [state.record_ids(task.name) for task in self.scenario.tasks]
         for source, panels in self.scenario.panels():
             data = state.computed[source].data if source in state.computed else state.parsed.get(source)
-            if data is None or (sent.get(f"panel:{source}") and not last and not again):
+            if data is None or (sent.get(f"panel:{source}") and not state.done):
                 values += [gr.skip()] * len(panels.specs)
             else:
                 sent[f"panel:{source}"] = True  # shown once it has data, in the page's language;
