@@ -1,5 +1,5 @@
 """Text generation with a transformers causal LM (Hub id, local folder or local ``.gguf``
-file), streamed as it is written (read at most every 20 ms: ``catch_up.py``). Cancel stops
+file), streamed as it is written (read at most every 50 ms: ``catch_up.py``). Cancel stops
 ``generate`` through a StoppingCriteria."""
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class TransformersText(HubBackend):
                 return torch.full((input_ids.shape[0],), halt, dtype=torch.bool, device=input_ids.device)
 
         tokenizer = model.tokenizer
-        streamer = CatchUpStreamer(tokenizer, skip_special_tokens=True)  # read at most every 20 ms
+        streamer = CatchUpStreamer(tokenizer, skip_special_tokens=True)  # read at most every 50 ms
         sampling: dict[str, Any] = (
             {"do_sample": True, "temperature": request.temperature, "top_p": request.top_p}
             if request.temperature > 0
