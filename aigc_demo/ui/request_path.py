@@ -1,7 +1,7 @@
 """Gradio's per-request work that this app triggers, cut to what the request needs.
 
 Measured server-side with py-spy on ``/generate_*`` REST calls (benchmarks/RESULTS.md, issue 15
-items 1-2), three costs of Gradio's own ran on every request, or on every streamed chunk:
+items 1-2), four costs of Gradio's own ran on every request, or on every streamed chunk:
 
 - an output left unchanged with ``gr.skip()`` (``{"__type__": "update"}``) is an "update"
   to Gradio, which builds a new component object for it and its config, ~2-5 ms each; a text
@@ -12,6 +12,8 @@ items 1-2), three costs of Gradio's own ran on every request, or on every stream
   manager does nothing, so :func:`install` puts a no-op in its place.
 - after every event the queue rebuilds its monitoring summary (a pandas DataFrame of up to
   10,000 past events); it is rebuilt every ``ANALYTICS_EVERY`` events instead.
+- the queue's loop looks for work every millisecond, even while a request runs, taking the GIL
+  from the model's Python loop: :mod:`.queue_wake` wakes it on work instead.
 
 :func:`install` applies them to one app (after ``demo.queue()``); nothing changes on import.
 """
@@ -26,6 +28,8 @@ from typing import Any
 import gradio as gr
 import gradio.utils as gradio_utils
 from gradio.blocks import Block
+
+from . import queue_wake
 
 SKIP = {"__type__": "update"}  # what gr.skip() returns
 ANALYTICS_EVERY = 100  # events between rebuilds of the queue's monitoring summary
@@ -63,8 +67,9 @@ def pass_skips(demo: gr.Blocks) -> None:
 
 
 def install(demo: gr.Blocks) -> gr.Blocks:
-    """Apply the three cuts above to ``demo`` (call after ``demo.queue()``)."""
+    """Apply the four cuts above to ``demo`` (call after ``demo.queue()``)."""
     pass_skips(demo)
+    queue_wake.install(demo)
     if importlib.util.find_spec("matplotlib") is None:  # nothing to switch: Gradio's manager would only fail an import
         gradio_utils.MatplotlibBackendMananger = contextlib.nullcontext  # type: ignore[attr-defined, assignment]
     queue = getattr(demo, "_queue", None)
