@@ -15,7 +15,7 @@ from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .arena_tab import ArenaTab
 from .chat_tab import ChatScenarioTab
-from . import fairness, request_path, sessions
+from . import fairness, made_at_launch, request_path, sessions
 from .errors import guard_app
 from .fairness import LIGHT_QUEUE_FACTOR
 from .i18n import Translator
@@ -45,6 +45,12 @@ def _header(studio: Studio, t: Translator) -> None:
 def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr.Blocks:
     """The Blocks app: industry tabs, playground, system. No model library is imported here."""
     sessions.install()  # Gradio's per-session state without a ~1 MB config copy per session
+    with made_at_launch.deferred():  # Gradio's config and app made once, by launch(), not also here
+        demo = _blocks(studio, scenarios)
+    return made_at_launch.settled(demo)
+
+
+def _blocks(studio: Studio, scenarios: Sequence[Scenario] | None) -> gr.Blocks:
     scenarios = list(load_scenarios() if scenarios is None else scenarios)
     t = Translator(scenarios, {m: studio.params(m) for m in MODALITIES})
     runs = SessionRuns()

@@ -1,0 +1,59 @@
+"""Gradio's whole-app config and FastAPI app made once, when the app launches.
+
+Gradio makes a FastAPI app (every route registered, with its pydantic models) when a Blocks is
+created, computes the config of every block and makes the app again when it closes, and once
+more in ``queue()``; ``launch()`` then makes both anew, and only that app serves. For this app's
+~800 blocks the unused rounds cost 0.5-0.8 s of start-up and 3.6 MiB of idle memory
+(benchmarks/RESULTS.md, issue 15, round four). Inside :func:`deferred` they are skipped for the
+Blocks built in this thread; :func:`settled` computes the config once (``get_api_info`` reads it
+before any launch) and ``launch()`` makes the app as it always does. Other threads, and
+``gr.mount_gradio_app``, are left as they are. Nothing changes on import.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import gradio as gr
+from gradio.routes import App
+
+_WRAPPED = "_aigc_made_at_launch"  # marks Gradio's methods once wrapped here
+_building = threading.local()  # .active: this thread is inside deferred()
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """No app and an empty config for the Blocks this thread builds while the block runs."""
+    _wrap_once()
+    outer = getattr(_building, "active", False)
+    _building.active = True
+    try:
+        yield
+    finally:
+        _building.active = outer
+
+
+def settled(demo: gr.Blocks) -> gr.Blocks:
+    """``demo`` as Gradio would leave it, but for the app that ``launch()`` makes anyway."""
+    demo.config = demo.get_config_file()
+    return demo
+
+
+def _wrap_once() -> None:
+    create_app = App.create_app
+    if getattr(create_app, _WRAPPED, False):
+        return
+    App.create_app = staticmethod(_unless_building(create_app, lambda blocks, *_, **__: getattr(blocks, "app", None)))  # type: ignore[method-assign]
+    gr.Blocks.get_config_file = _unless_building(gr.Blocks.get_config_file, lambda *_: {})  # type: ignore[method-assign]
+
+
+def _unless_building(method: Callable[..., Any], instead: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return (instead if getattr(_building, "active", False) else method)(*args, **kwargs)
+
+    setattr(wrapper, _WRAPPED, True)
+    return wrapper
