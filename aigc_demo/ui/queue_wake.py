@@ -30,10 +30,7 @@ class WakeUp(float):
     """Gradio's ``sleep_when_free`` (the same number) with a wake-up: sleeping on it waits until
     :meth:`wake` or ``MAX_SLEEP_S``."""
 
-    def __new__(cls, value: float) -> WakeUp:
-        return super().__new__(cls, value)
-
-    def __init__(self, value: float) -> None:
+    def __init__(self, value: float) -> None:  # the number itself is float's
         self._waiter: asyncio.Future[None] | None = None
         self._woken = False  # woken while nobody slept: the next sleep returns at once
 
