@@ -48,6 +48,7 @@ def test_requests_are_started_and_answered_while_the_loop_sleeps_on_work(sleeps)
     assert queue_wake.install(demo) and queue_wake.install(demo)  # once; the second call changes nothing
     assert isinstance(demo._queue.sleep_when_free, queue_wake.WakeUp)
     assert float(demo._queue.sleep_when_free) in (0.001, 0.05)  # still Gradio's number (0.05 on Windows)
+    assert demo._queue.progress_update_sleep_when_free == queue_wake.PROGRESS_EVERY_S
     demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)

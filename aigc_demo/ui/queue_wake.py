@@ -5,6 +5,8 @@ start: with the queue empty, and also while every request it started is still ru
 a generation the event loop wakes a thousand times a second and takes the GIL from the model's
 own Python loop (the tiny models, and any model's sampling loop, are Python-bound on a CPU); an
 idle server does the same forever. Measured in benchmarks/RESULTS.md (issue 15, round four).
+Its progress loop, which looks for progress to send every 10 ms (also when idle), looks every
+``PROGRESS_EVERY_S`` instead: a progress bar needs no more.
 
 :func:`install` gives one app's queue a ``sleep_when_free`` that is still the same float to
 Gradio, but a sleep on it (through ``gradio.queueing``'s view of ``asyncio``) lasts until work
@@ -24,6 +26,7 @@ import gradio as gr
 import gradio.queueing as queueing
 
 MAX_SLEEP_S = 0.1  # the longest the loop sleeps without a wake-up
+PROGRESS_EVERY_S = 0.1  # progress bars updated 10 times a second (Gradio: looked at 100 times, even idle)
 
 
 class WakeUp(float):
@@ -102,6 +105,8 @@ def install(demo: gr.Blocks) -> bool:
     queue.push = _waking(queue.push, wake)  # a new event
     queue.process_events = _waking(queue.process_events, wake)  # a job's end frees its slot
     queue.sleep_when_free = wake
+    if isinstance(getattr(queue, "progress_update_sleep_when_free", None), float):
+        queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, PROGRESS_EVERY_S)
     if queueing.asyncio is asyncio:  # once per process; other queues' sleeps pass through
         queueing.asyncio = _asyncio_with_wake_ups()  # type: ignore[attr-defined]
     return True
