@@ -43,11 +43,18 @@ def settled(demo: gr.Blocks) -> gr.Blocks:
 
 
 def _wrap_once() -> None:
-    create_app = App.create_app
-    if getattr(create_app, _WRAPPED, False):
+    if getattr(App.create_app, _WRAPPED, False):
         return
-    App.create_app = staticmethod(_unless_building(create_app, lambda blocks, *_, **__: getattr(blocks, "app", None)))  # type: ignore[method-assign]
-    gr.Blocks.get_config_file = _unless_building(gr.Blocks.get_config_file, lambda *_: {})  # type: ignore[method-assign]
+    App.create_app = staticmethod(_unless_building(App.create_app, _no_new_app))  # type: ignore[method-assign]
+    gr.Blocks.get_config_file = _unless_building(gr.Blocks.get_config_file, _no_config)  # type: ignore[method-assign]
+
+
+def _no_new_app(blocks: gr.Blocks, *_: Any, **__: Any) -> Any:
+    return getattr(blocks, "app", None)
+
+
+def _no_config(*_: Any) -> dict[str, Any]:
+    return {}
 
 
 def _unless_building(method: Callable[..., Any], instead: Callable[..., Any]) -> Callable[..., Any]:
