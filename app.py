@@ -12,6 +12,7 @@ HF_TOKEN are redacted from everything this process prints.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Sequence
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from aigc_demo.ui import build_app, launch_kwargs
     from aigc_demo.ui.hosting import on_zero_gpu
 
+    gc.freeze()  # the imported libraries' ~170k objects stay for good: full collections skip them
     studio = Studio(settings, store=health.store)
     demo = build_app(studio)
     if on_zero_gpu():  # ZeroGPU wants models loaded (and .to("cuda")) at start-up

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ..core.types import MODALITIES
 from ..industries import load_scenarios
@@ -15,11 +16,12 @@ from ..settings import ASSETS_DIR, Settings
 from ..studio import Studio
 from .arena_tab import ArenaTab
 from .chat_tab import ChatScenarioTab
-from . import fairness, made_at_launch, request_path, sessions
+from . import fairness, made_at_launch, read_once, request_path, sessions
 from .errors import guard_app
 from .fairness import LIGHT_QUEUE_FACTOR
 from .i18n import Translator
 from .mcp_tools import launch_options
+from .page_cache import PageCache
 from .model_line import preset_line
 from .playground import PlaygroundTabs
 from .review_bar import ReviewBars
@@ -45,6 +47,7 @@ def _header(studio: Studio, t: Translator) -> None:
 def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr.Blocks:
     """The Blocks app: industry tabs, playground, system. No model library is imported here."""
     sessions.install()  # Gradio's per-session state without a ~1 MB config copy per session
+    read_once.install()  # Gradio reads each function's signature once, not once per block
     with made_at_launch.deferred():  # Gradio's config and app made once, by launch(), not also here
         demo = _blocks(studio, scenarios)
     return made_at_launch.settled(demo)
@@ -92,6 +95,9 @@ def _blocks(studio: Studio, scenarios: Sequence[Scenario] | None) -> gr.Blocks:
 
 def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
     """Arguments for ``demo.launch``: theme, CSS and translations go here in Gradio 6."""
+    options = launch_options(settings.mcp)  # --mcp: every scenario and generator as an MCP tool
+    app_kwargs = options.pop("app_kwargs", {})
+    app_kwargs["middleware"] = [Middleware(PageCache), *app_kwargs.get("middleware", [])]  # the page made once
     return {
         "server_name": settings.host,
         "server_port": settings.port,
@@ -109,5 +115,6 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "run_history": False,
         "show_error": True,
         "footer_links": ["api", "settings"],
-        **launch_options(settings.mcp),  # --mcp: every scenario and generator as an MCP tool
+        "app_kwargs": app_kwargs,
+        **options,
     }
