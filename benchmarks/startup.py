@@ -6,13 +6,17 @@ Targets: first page within 1.1x of the bare app (issue 15; 1.3x in issue 6), idl
 1.1x, and no torch, diffusers or transformers imported by building the app. The bare app mirrors
 the app's tab tree (same nesting, same count) with one Markdown per tab; both launch with
 queue() on 127.0.0.1. Runs alternate app / bare so both see the same machine load; medians are
-printed. Besides wall time, the server's CPU seconds to its first page are reported (steadier
+printed. Both start from compiled bytecode, as every start after an app's first does: pip compiled
+Gradio's modules when it installed them, and the app's are compiled here first (``compileall``,
+into the ignored ``__pycache__``), which a PYTHONDONTWRITEBYTECODE in the environment would
+otherwise leave to every start (~0.15 s for its ~100 modules on 2 cores). Besides wall time, the server's CPU seconds to its first page are reported (steadier
 on a shared machine), and the time to serve the page again (every later visit).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import subprocess
 import sys
@@ -123,8 +127,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--settle", type=float, default=2.0, help="seconds idle before reading RSS")
+    parser.add_argument("--compare-root", type=Path, help="another checkout's app.py started the same way, "
+                        "in the same rounds (before/after in one run)")
     args = parser.parse_args()
     header("start-up: python app.py --preset tiny vs a bare Gradio Blocks app with the same tabs")
+    apps = {"app": ROOT, **({"before": args.compare_root.resolve()} if args.compare_root else {})}
+    # app.py itself, a script, is never compiled
+    compiled = all(compileall.compile_dir(str(root / "aigc_demo"), quiet=1) for root in apps.values())
+    report("the app's modules compiled to bytecode first", "yes" if compiled else "NO (compileall failed)")
 
     probe = subprocess.run([PYTHON, "-c", PROBE], cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=300)
     if probe.returncode != 0:
@@ -136,13 +146,13 @@ def main() -> None:
     with workdir("aigc-startup-") as work:
         bare = work / "bare_app.py"
         bare.write_text(BARE_APP % json.dumps(info["tree"]))
-        runs: dict[str, list[dict[str, Any]]] = {"app": [], "bare": []}
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in (*apps, "bare")}
         for rep in range(args.reps):
-            for kind in ("app", "bare"):  # alternate so both see the same machine load
+            for kind in runs:  # alternate so all see the same machine load
                 port = free_port()
-                if kind == "app":
-                    command = [PYTHON, str(ROOT / "app.py"), "--preset", "tiny", "--port", str(port),
-                               "--data-dir", str(work / "data"), "--cache-dir", str(work / "cache")]
+                if kind in apps:
+                    command = [PYTHON, str(apps[kind] / "app.py"), "--preset", "tiny", "--port", str(port),
+                               "--data-dir", str(work / kind / "data"), "--cache-dir", str(work / "cache")]
                 else:
                     command = [PYTHON, str(bare), str(port)]
                 run = start_once(command, port, work / f"{kind}-{rep}.log", args.settle)
@@ -160,9 +170,11 @@ def main() -> None:
         ("rss", "idle RSS", "MiB", "target <= 1.1 x"),
         ("page", "the page again (GET /)", "ms", "what every later visit costs the server"),
     ):
-        a, b = median([r[key] for r in runs["app"]]), median([r[key] for r in runs["bare"]])
+        b = median([r[key] for r in runs["bare"]])
         report(f"{name}, bare Gradio app", b, unit)
-        report(f"{name}, app (tiny preset)", a, unit, a / b, note=note)
+        for kind in apps:
+            a = median([r[key] for r in runs[kind]])
+            report(f"{name}, {'app' if kind == 'app' else 'app before'} (tiny preset)", a, unit, a / b, note=note)
 
 
 if __name__ == "__main__":
