@@ -1,7 +1,7 @@
 """Gradio's config and FastAPI app made once, by launch() (``aigc_demo.ui.made_at_launch``): a
-Blocks built inside ``deferred()`` gets no app until it launches, its settled config is the one
-Gradio computes, it serves as usual, and nothing outside the block (another thread, a later
-Blocks, a build that failed) is changed."""
+Blocks built inside ``deferred()`` gets no app until it launches, its config (made when first
+needed) is the one Gradio computes, it serves as usual, and nothing outside the block (another
+thread, a later Blocks, a build that failed) is changed."""
 
 from __future__ import annotations
 
@@ -23,17 +23,17 @@ def _small_app() -> gr.Blocks:
     return demo.queue()
 
 
-def test_a_deferred_build_makes_no_app_and_settles_to_gradios_config():
+def test_a_deferred_build_makes_no_app_and_its_config_when_first_needed():
     with made_at_launch.deferred():
         demo = _small_app()
         assert demo.app is None and demo.config == {}  # neither closing the Blocks nor queue() made them
-    made_at_launch.settled(demo)
+    assert demo.config == {}  # nor leaving deferred()
+    assert "/shout" in demo.get_api_info()["named_endpoints"]  # reads the config: made first
     reference = _small_app()  # built as Gradio does
     assert reference.app is not None
     assert demo.config == demo.get_config_file()  # what Gradio computes for it, outside the block
     assert [c["type"] for c in demo.config["components"]] == [c["type"] for c in reference.config["components"]]
     assert [d["api_name"] for d in demo.config["dependencies"]] == ["shout"]
-    assert "/shout" in demo.get_api_info()["named_endpoints"]
     demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         assert demo.app is not None

@@ -49,8 +49,7 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
     sessions.install()  # Gradio's per-session state without a ~1 MB config copy per session
     read_once.install()  # Gradio reads each function's signature once, not once per block
     with made_at_launch.deferred():  # Gradio's config and app made once, by launch(), not also here
-        demo = _blocks(studio, scenarios)
-    return made_at_launch.settled(demo)
+        return _blocks(studio, scenarios)
 
 
 def _blocks(studio: Studio, scenarios: Sequence[Scenario] | None) -> gr.Blocks:

@@ -5,9 +5,9 @@ created, computes the config of every block and makes the app again when it clos
 more in ``queue()``; ``launch()`` then makes both anew, and only that app serves. For this app's
 ~800 blocks the unused rounds cost 0.5-0.8 s of start-up and 3.6 MiB of idle memory
 (benchmarks/RESULTS.md, issue 15, round four). Inside :func:`deferred` they are skipped for the
-Blocks built in this thread; :func:`settled` computes the config once (``get_api_info`` reads it
-before any launch) and ``launch()`` makes the app as it always does. Other threads, and
-``gr.mount_gradio_app``, are left as they are. Nothing changes on import.
+Blocks built in this thread, which leaves them with an empty config until ``launch()`` (or
+``gr.mount_gradio_app``) makes it, or ``get_api_info`` needs it first (then it is made there).
+Other threads are left as they are. Nothing changes on import.
 """
 
 from __future__ import annotations
@@ -36,17 +36,23 @@ def deferred() -> Iterator[None]:
         _building.active = outer
 
 
-def settled(demo: gr.Blocks) -> gr.Blocks:
-    """``demo`` as Gradio would leave it, but for the app that ``launch()`` makes anyway."""
-    demo.config = demo.get_config_file()
-    return demo
-
-
 def _wrap_once() -> None:
     if getattr(App.create_app, _WRAPPED, False):
         return
     App.create_app = staticmethod(_unless_building(App.create_app, _no_new_app))  # type: ignore[method-assign]
     gr.Blocks.get_config_file = _unless_building(gr.Blocks.get_config_file, _no_config)  # type: ignore[method-assign]
+    gr.Blocks.get_api_info = _config_made_first(gr.Blocks.get_api_info)  # type: ignore[method-assign]
+
+
+def _config_made_first(get_api_info: Callable[..., Any]) -> Callable[..., Any]:
+    """Gradio's ``get_api_info``, which reads the config: made first if not made yet."""
+    @functools.wraps(get_api_info)
+    def wrapper(self: gr.Blocks, *args: Any, **kwargs: Any) -> Any:
+        if not self.config:
+            self.config = self.get_config_file()
+        return get_api_info(self, *args, **kwargs)
+
+    return wrapper
 
 
 def _no_new_app(blocks: gr.Blocks, *_: Any, **__: Any) -> Any:
