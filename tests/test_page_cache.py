@@ -1,6 +1,7 @@
 """The app's page made once per address (``aigc_demo.ui.page_cache``), in front of a real Gradio
-app: later visits and HEAD get Gradio's page without it being made again, another address or a
-new config gets a page of its own, and with a login nothing is kept."""
+app: later visits and HEAD get Gradio's page without it being made again (compressed for
+browsers), another address or a new config gets a page of its own, and with a login nothing is
+kept."""
 
 from __future__ import annotations
 
@@ -55,10 +56,19 @@ def test_later_visits_and_head_get_the_page_made_once(served: gr.Blocks, pages_m
     head = httpx.head(url)
     assert first.status_code == again.status_code == head.status_code == 200
     assert again.content == first.content and b"first title" in first.content
-    assert head.content == b"" and head.headers["content-length"] == str(len(first.content))
+    assert head.content == b"" and head.headers["content-length"] == first.headers["content-length"]
     assert head.headers["content-type"] == first.headers["content-type"]
     assert pages_made == []  # launch() asked for the page (HEAD) before these: made then, once
     assert httpx.get(url + "gradio_api/info").status_code == 200  # other routes pass through
+    # A browser's visit: the same page, brotli-compressed (once) instead of by Gradio on each visit.
+    for _ in range(2):
+        browser = httpx.get(url, headers={"accept-encoding": "gzip, deflate, br, zstd"})
+        assert browser.headers["content-encoding"] == "br" and browser.headers["vary"] == "Accept-Encoding"
+        assert int(browser.headers["content-length"]) < len(first.content) / 2
+        assert browser.content == first.content  # decoded by httpx
+    plain = httpx.get(url, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == first.content
+    assert pages_made == []
 
 
 def test_another_address_or_a_new_config_gets_a_page_of_its_own(served: gr.Blocks, pages_made: list[str]):
