@@ -60,7 +60,7 @@ def test_later_visits_and_head_get_the_page_made_once(served: gr.Blocks, pages_m
     assert head.headers["content-type"] == first.headers["content-type"]
     assert pages_made == []  # launch() asked for the page (HEAD) before these: made then, once
     assert httpx.get(url + "gradio_api/info").status_code == 200  # other routes pass through
-    # A browser's visit: the same page, brotli-compressed (once) instead of by Gradio on each visit.
+    # A browser's visit: the same page, brotli-compressed once (Gradio sends its page uncompressed).
     for _ in range(2):
         browser = httpx.get(url, headers={"accept-encoding": "gzip, deflate, br, zstd"})
         assert browser.headers["content-encoding"] == "br" and browser.headers["vary"] == "Accept-Encoding"

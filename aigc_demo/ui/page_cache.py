@@ -7,12 +7,13 @@ itself asks for the page (``HEAD /``) before it returns, so the first visitor wa
 made twice (benchmarks/RESULTS.md, issue 15, round five).
 
 :class:`PageCache` (ASGI middleware) keeps the page made for one request and answers later
-requests for the same address with it, compressed once for browsers; ``HEAD`` gets the same
-status and headers without the body. The page depends on the request through its address only
-(host, forwarding headers, path, query) when nobody logs in, so it is kept only then, only while
-the app's config is the one it was made from, only when Gradio answered 200 without setting a
-cookie, and for the last ``KEEP`` addresses. Once a page is kept, the C heap's free pages are handed back: the kept page,
-made last, would otherwise hold the ~10 MB of copies freed under it in the process's memory.
+requests for the same address with it, compressed once for browsers (Gradio sent it
+uncompressed); ``HEAD`` gets the same status and headers without the body. The page depends on
+the request through its address only (host, forwarding headers, path, query) when nobody logs
+in, so it is kept only then, only while the app's config is the one it was made from, only when
+Gradio answered 200 without setting a cookie, and for the last ``KEEP`` addresses. Once a page
+is kept, the C heap's free pages are handed back: the kept page, made last, would otherwise hold
+the ~10 MB of copies freed under it in the process's memory.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
 
 KEEP = 4  # addresses kept (~1 MB each): local, LAN, share link, a proxy
 ADDRESS_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")  # Gradio's root URL
-BROTLI_QUALITY = 4  # Gradio's BrotliMiddleware's
+BROTLI_QUALITY = 4  # as Gradio's BrotliMiddleware compresses its .js/.css/.html files
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -43,8 +44,8 @@ class Page:
     compressed: list[tuple[Headers, bytes]] = field(default_factory=list, compare=False)  # made on first ask
 
     def answer(self, scope: dict[str, Any]) -> tuple[Headers, bytes]:
-        """Headers and body for ``scope``: brotli-compressed once for browsers that take it, as
-        Gradio's BrotliMiddleware (outside this one) would do on every visit (~30 ms for ~1 MB)."""
+        """Headers and body for ``scope``: brotli-compressed once for browsers that take it. Gradio
+        compresses only paths with a file extension, so it sent the ~1 MB page as it is (~65 kB so)."""
         accepted = b"".join(value for name, value in scope.get("headers", []) if name.lower() == b"accept-encoding")
         if self.status != 200 or b"br" not in accepted:
             return self.headers, self.body
