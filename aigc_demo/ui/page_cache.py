@@ -74,10 +74,11 @@ class PageCache:
             return
         key = _address(scope)
         page = self.pages.get(key)
-        made = page is None or page.config is not config
-        if made:
+        kept = False
+        if page is None or page.config is not config:
             page = await self._make(scope, receive, config)
-            if page.status == 200 and not any(name == b"set-cookie" for name, _ in page.headers):
+            kept = page.status == 200 and not any(name == b"set-cookie" for name, _ in page.headers)
+            if kept:
                 self.pages[key] = page
                 while len(self.pages) > self.keep:
                     self.pages.popitem(last=False)
@@ -86,7 +87,7 @@ class PageCache:
         headers, body = page.answer(scope)
         await send({"type": "http.response.start", "status": page.status, "headers": headers})
         await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
-        if made:
+        if kept:
             trim_heap()  # the kept page, made last, would otherwise hold the copies freed under it
 
     async def _make(self, scope: dict[str, Any], receive: Receive, config: Any) -> Page:

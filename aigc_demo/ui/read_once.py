@@ -10,8 +10,8 @@ a bare Gradio app (benchmarks/RESULTS.md, issue 15, round five).
 :func:`install` gives those Gradio modules a view of ``inspect`` whose ``signature`` and
 ``getfullargspec`` remember their answer per function (and per method of a function), and
 remembers ``gradio.utils.get_type_hints`` the same way. Anything else (a class, a callable
-object, a call with options) is read as before. Remembered per function object, weakly: a function that goes
-away takes its entry with it. Once per process; nothing changes on import.
+object, a call with options) is read as before. Remembered weakly: a function that goes away
+takes its entry with it. Once per process; nothing changes on import.
 """
 
 from __future__ import annotations
