@@ -9,8 +9,9 @@ queue() on 127.0.0.1. Runs alternate app / bare so both see the same machine loa
 printed. Both start from compiled bytecode, as every start after an app's first does: pip compiled
 Gradio's modules when it installed them, and the app's are compiled here first (``compileall``,
 into the ignored ``__pycache__``), which a PYTHONDONTWRITEBYTECODE in the environment would
-otherwise leave to every start (~0.15 s for its ~100 modules on 2 cores). Besides wall time, the server's CPU seconds to its first page are reported (steadier
-on a shared machine), and the time to serve the page again (every later visit).
+otherwise leave to every start (~0.15 s for its ~100 modules on 2 cores). Besides wall time, the
+server's CPU seconds to its first page are reported (steadier on a shared machine), and the time
+to serve the page again (every later visit).
 """
 
 from __future__ import annotations
