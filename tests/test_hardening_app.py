@@ -65,6 +65,25 @@ def test_export_is_safe_and_leaves_no_folder(hard_app):
     assert listed and str(root) not in json.dumps(listed)
 
 
+def test_outputs_are_served_from_where_they_are_recorded(hard_app):
+    """The page's link is the recorded file itself: Gradio's cache (under TMPDIR) gets no copy."""
+    from aigc_demo.core.params import PARAMS
+
+    url, root = hard_app
+    image = PARAMS["image"].request_type(prompt="a red bottle", width=64, height=64, num_inference_steps=1)
+    event, (gallery, _, details, _) = call(url, "generate_image", *[getattr(image, n) for n in PARAMS["image"]], "")
+    assert event == "complete", gallery
+    (shown,) = gallery
+    served = Path(shown["image"]["path"])
+    assert served.parent == (root / "data" / "outputs").resolve() and served.name.startswith("image-")
+    import urllib.parse
+    import urllib.request
+
+    with urllib.request.urlopen(urllib.parse.urljoin(url, shown["image"]["url"]), timeout=30) as response:
+        assert response.read() == served.read_bytes()
+    assert list((root / "tmp").rglob("image-*.png")) == []
+
+
 def test_raw_errors_do_not_reach_api_callers(hard_app):
     from gradio_client.exceptions import AppError
 

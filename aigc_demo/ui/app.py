@@ -32,9 +32,25 @@ from .share import RunShare
 from .system_tab import SystemTab
 from .theme import studio_theme
 
-# Gradio's copies of served files (exports, outputs shown on a page) are deleted this long after
-# they were made, checked every tenth of it; the originals under outputs/ stay.
+# Gradio's copies of served files (exports, uploads) are deleted this long after they were made,
+# checked every tenth of it. Outputs are not copied: they are served from outputs/ (serve_in_place).
 CACHE_SECONDS = 3600
+_IN_PLACE: set[Path] = set()  # folders given to gr.set_static_paths (one list for the whole process)
+
+
+def outputs_dir(settings: Settings) -> Path:
+    """Where the studio records its outputs (``ReviewStore.outputs_dir``), resolved."""
+    return (Path(settings.data_dir).expanduser() / "outputs").resolve()
+
+
+def serve_in_place(folder: Path) -> None:
+    """Gradio serves the files under ``folder`` where they are, as it serves allowed paths,
+    instead of hashing and copying each output into its cache before showing it (measured:
+    ~10 ms of server CPU per image request, and a second copy of every output on disk).
+    Outputs are never changed once published, which is what Gradio asks of static files."""
+    if folder not in _IN_PLACE:
+        _IN_PLACE.add(folder)
+        gr.set_static_paths([folder])
 
 
 def _header(studio: Studio, t: Translator) -> None:
@@ -48,6 +64,7 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
     """The Blocks app: industry tabs, playground, system. No model library is imported here."""
     sessions.install()  # Gradio's per-session state without a ~1 MB config copy per session
     read_once.install()  # Gradio reads each function's signature once, not once per block
+    serve_in_place(outputs_dir(studio.settings))
     with made_at_launch.deferred():  # Gradio's config and app made once, by launch(), not also here
         return _blocks(studio, scenarios)
 
@@ -108,7 +125,7 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "head": f"<script>{(ASSETS_DIR / 'arena_keys.js').read_text(encoding='utf-8')}</script>",  # A/B/T/X, 1-5
         "js": (ASSETS_DIR / "ux.js").read_text(encoding="utf-8"),  # aria-live status, Run brings it into view
         # Only generated outputs may be served; the review database never.
-        "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
+        "allowed_paths": [str(outputs_dir(settings))],
         "blocked_paths": [str((Path(settings.data_dir) / "reviews.sqlite3").resolve())],
         "max_file_size": int(settings.max_upload_mb * 1_000_000),  # larger uploads are refused, not stored
         "run_history": False,
