@@ -3,6 +3,7 @@ requests gives each request the image it would get alone, and its own record."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -121,3 +122,39 @@ def test_requests_that_cannot_batch_still_take_turns(make_studio):
     assert studio.batcher.batches == [1, 1, 1]
     assert [len(r.files) for r in results] == [2, 2, 2]
     assert not any("one batch" in note for r in results for note in r.notes)
+
+
+def test_a_free_device_waits_for_the_clients_of_the_last_batch(make_studio):
+    """Under steady load the clients of a batch come back one by one: the next batch waits for
+    them, not longer than the patience, instead of starting with whoever is first."""
+    studio = make_studio()
+    studio.load("image")
+    studio.batcher = Batcher(max_batch_size=4, window_s=5.0, patience_s=60.0)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda r: studio.run("image", r), requests(4)))  # four at once: one batch
+    studio.batcher.window_s = 0.0  # from here on only the patience can gather a batch
+
+    def one_by_one(pairs: tuple[float, ImageRequest]):
+        delay, request = pairs
+        time.sleep(delay)
+        return studio.run("image", request)
+
+    with ThreadPoolExecutor(4) as pool:
+        back = list(pool.map(one_by_one, zip([0.0, 0.3, 0.6, 0.9], requests(4))))
+    assert studio.batcher.batches == [4, 4]
+    assert [r.seed for r in back] == [r.seed for r in requests(4)]
+    studio.batcher.patience_s = 0.5  # only two of the four come back: they wait that long, then run
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(one_by_one, zip([0.0, 0.1], requests(2))))
+    assert studio.batcher.batches == [4, 4, 2]
+
+
+def test_one_client_at_a_time_never_waits(make_studio):
+    studio = make_studio()
+    studio.load("image")
+    studio.batcher = Batcher(max_batch_size=4, patience_s=60.0)
+    started = time.monotonic()
+    for request in requests(3):
+        studio.run("image", request)
+    assert studio.batcher.batches == [1, 1, 1]
+    assert time.monotonic() - started < 30  # not one patience spent waiting for company
