@@ -8,6 +8,7 @@ alone with ``seed + i``. Progress is reported per denoising step; cancel sets th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import math
 from pathlib import Path
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
 
 SIZE_MULTIPLE = IMAGE_PARAMS["width"].multiple  # generate() re-snaps to the VAE's multiple too
+
+
+@functools.cache
+def call_parameters(pipeline_class: type) -> frozenset[str]:
+    """The keyword arguments a pipeline class's ``__call__`` takes (read once per class, not
+    once per request: a batch of 8 read it 9 times, ~0.2 ms each)."""
+    return frozenset(inspect.signature(pipeline_class.__call__).parameters) - {"self"}
 
 
 def _has_fp16_variant(model_ref: str) -> bool:
@@ -62,7 +70,7 @@ class DiffusersImage(HubBackend):
         except ValueError:
             # AutoPipeline only knows its own mapping; a custom or newer class may still load.
             pipe = DiffusionPipeline.from_pretrained(model_ref, **kwargs)
-        if "prompt" not in inspect.signature(pipe.__call__).parameters:
+        if "prompt" not in call_parameters(type(pipe)):
             raise ModelLoadError(model_ref, f"{type(pipe).__name__} is not a text-to-image pipeline")
         pipe.set_progress_bar_config(disable=True)
         return pipe
@@ -85,7 +93,7 @@ class DiffusersImage(HubBackend):
         if len(seeds) > 1:
             notes.append(f"seeds {', '.join(map(str, seeds))} (image i uses seed + i)")
 
-        accepted = set(inspect.signature(pipe.__call__).parameters)
+        accepted = call_parameters(type(pipe))
         wanted: dict[str, Any] = {
             "prompt": request.prompt,
             "width": request.width,
@@ -118,7 +126,7 @@ class DiffusersImage(HubBackend):
         pipe = model
         request, seeds, kwargs, notes = self._prepare(pipe, request)
         seed = seeds[0]
-        accepted = set(inspect.signature(pipe.__call__).parameters)
+        accepted = call_parameters(type(pipe))
 
         total_images = len(seeds)
         done_images = 0  # images fully denoised so far, for overall progress
@@ -208,7 +216,7 @@ class DiffusersImage(HubBackend):
         kwargs["prompt"] = [p[2]["prompt"] for p in prepared]
         if "negative_prompt" in kwargs:
             kwargs["negative_prompt"] = [p[2].get("negative_prompt", "") for p in prepared]
-        accepted = set(inspect.signature(pipe.__call__).parameters)
+        accepted = call_parameters(type(pipe))
         steps = requests[0].num_inference_steps
         others = len(requests) - 1
 
