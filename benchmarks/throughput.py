@@ -1,22 +1,27 @@
 """Throughput: 8 concurrent clients vs the same requests one at a time, text or image.
 
     .venv/bin/python benchmarks/throughput.py [--modality text|image] [--requests 24] [--clients 8]
-                                              [--max-batch-size 8] [--client gradio_client|rest]
+                                              [--max-batch-size 8] [--client rest|gradio_client]
 
-Each client is its own ``gradio_client.Client`` (its own session), warmed with one request;
-``--client rest`` makes each one an httpx client calling Gradio's REST API (POST, then the SSE
-stream, then the output file), without gradio_client's 50 ms message polling.
+Each client is an httpx client calling Gradio's REST API (POST, then the SSE stream, then the
+output file), warmed with one request. ``--client gradio_client`` makes each one a
+``gradio_client.Client`` instead; that measures mostly the clients: each spends ~160 ms of CPU
+per request (its 50 ms message polling and threads), so 8 of them in this one process are held
+by its own GIL (measured: 1.3 cores in the clients, 0.35 in the server), not by the server.
 Text: every request is the same greedy 24-token generation on the tiny text model; the text
 endpoints share one concurrency group with limit 1 (one generation on the device at a time),
 so concurrency cannot beat the model's speed; what it can show is that the queue hands the
 device the next request at once. Image: 64x64, 2 steps, a different seed per request;
 ``/generate_image`` lets up to ``--max-batch-size`` requests in at once and the studio's
 Batcher runs compatible ones as one pipeline call (``--max-batch-size 1``: one at a time, as
-before issue 15). The server's view comes from the review store: every output is recorded
-with ``created_at`` (when it finished) and ``generate_seconds``, so start = created_at -
-generate_seconds, and the idle gap between two runs is start(next) - end(previous) (negative:
-the runs overlapped, i.e. they were one batch). Busy fraction = time generating / (last end -
-first start), overlapping runs counted once.
+before issue 15); under steady load a free device waits (at most 0.25 s) for the clients of
+the last batch to come back, so the 8 clients stay one batch of 8. The server's view comes from
+the review store: every output is recorded with ``created_at`` (when it finished) and
+``generate_seconds``, so start = created_at - generate_seconds, and the idle gap between two
+runs is start(next) - end(previous) (negative: the runs overlapped, i.e. they were one batch).
+Busy fraction = time generating / (last end - first start), overlapping runs counted once.
+Server CPU per request: the server process's CPU time over the phase / its requests; on 2 cores
+one Python process is held to about one core by its GIL, so this is what bounds throughput.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import psutil
 from _common import (AppServer, IMAGE, PROMPTS, SYSTEM, api_data, header, http_client, median, report, sse_call,
                      tiny_studio, workdir)
 
@@ -83,7 +89,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--modality", choices=sorted(PARAMS), default="text")
     parser.add_argument("--max-batch-size", type=int, default=8, help="the app's AIGC_MAX_BATCH_SIZE (1: no batching)")
-    parser.add_argument("--client", choices=["gradio_client", "rest"], default="gradio_client")
+    parser.add_argument("--client", choices=["rest", "gradio_client"], default="rest")
     args = parser.parse_args()
     modality = args.modality
     header(f"throughput: {args.clients} concurrent clients vs one at a time, /generate_{modality} (tiny), "
@@ -108,29 +114,33 @@ def main() -> None:
             for client in clients:  # one request each: model loaded, sessions created
                 call(client)
 
-            start = time.time()
+            server_cpu = lambda: sum(psutil.Process(server.process.pid).cpu_times()[:2])  # noqa: E731
+            start, cpu = time.time(), server_cpu()
             for _ in range(args.requests):
                 call(clients[0])
             end = time.time()
-            sequential = args.requests / (end - start)
+            sequential, sequential_cpu = args.requests / (end - start), (server_cpu() - cpu) / args.requests
             sequential_runs = server_runs(server.data_dir, start, end, modality)
 
             per_client = args.requests // args.clients
             threads = [
                 threading.Thread(target=lambda c=c: [call(c) for _ in range(per_client)]) for c in clients
             ]
-            start = time.time()
+            start, cpu = time.time(), server_cpu()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             end = time.time()
             concurrent = per_client * args.clients / (end - start)
+            concurrent_cpu = (server_cpu() - cpu) / (per_client * args.clients)
             concurrent_runs = server_runs(server.data_dir, start, end, modality)
             batches = batch_sizes(server.data_dir, start, end) if modality == "image" else []
 
     report("one at a time", sequential, "requests/s")
     report(f"{args.clients} concurrent clients", concurrent, "requests/s", concurrent / sequential)
+    report("one at a time: server CPU per request", sequential_cpu * 1000, "ms")
+    report(f"{args.clients} concurrent: server CPU per request", concurrent_cpu * 1000, "ms")
     server_view("one at a time", sequential_runs)
     server_view(f"{args.clients} concurrent", concurrent_runs)
     if batches:
