@@ -15,7 +15,8 @@ next batch is as wide as the load was since the last one began (the most request
 in here at once); without that the clients split into two groups that take turns, each batch
 half full (measured: batches of 6 and 2, or 5 and 3, with 8 clients). One client at a time is
 a width of 1: it never waits for anyone, and a device idle for longer than ``patience_s``
-does not wait either.
+does not wait either. The price: a request that happened to overlap another one may wait the
+patience once, for a client that is not coming back.
 
 Compatible = same model object, modality, size, steps, guidance and negative prompt, one
 image each (``batch_key``). Any other image request runs alone (``backend.generate``, as
