@@ -1,6 +1,6 @@
 """Throughput: 8 concurrent clients vs the same requests one at a time, text or image.
 
-    .venv/bin/python benchmarks/throughput.py [--modality text|image] [--requests 24] [--clients 8]
+    .venv/bin/python benchmarks/throughput.py [--modality text|image] [--requests 96] [--clients 8]
                                               [--max-batch-size 8] [--client rest|gradio_client]
 
 Each client is an httpx client calling Gradio's REST API (POST, then the SSE stream, then the
@@ -85,7 +85,7 @@ def server_view(name: str, runs: list[tuple[float, float]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=24)
+    parser.add_argument("--requests", type=int, default=96, help="per phase; 12 per client: mostly steady state")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--modality", choices=sorted(PARAMS), default="text")
     parser.add_argument("--max-batch-size", type=int, default=8, help="the app's AIGC_MAX_BATCH_SIZE (1: no batching)")
