@@ -197,6 +197,15 @@ def rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used: unlike wall time, hardly moved by other
+    jobs on a shared machine."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 # The requests every benchmark sends (the tiny preset's defaults, a fixed seed).
 PROMPTS = {
     "text": "Write a one-sentence product description for a bamboo water bottle.",

@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from _common import (
     AppServer, IMAGE, PROMPTS, SEED, SYSTEM, TEXT, VIDEO, VOICE,
-    header, http_client, median, noop_server, report, sse_call, tiny_request, tiny_studio, workdir,
+    cpu_seconds, header, http_client, median, noop_server, report, sse_call, tiny_request, tiny_studio, workdir,
 )
 from gradio_client import Client  # after _common: it sets the offline environment first
 
@@ -272,12 +272,7 @@ def main() -> None:
 def cpu_ms(pid: int | None) -> float:
     """CPU milliseconds (user + system) used so far by ``pid``, or by this process when None
     (the raw call runs here, on this thread)."""
-    if pid is None:
-        return time.process_time() * 1000
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return (times.user + times.system) * 1000
+    return time.process_time() * 1000 if pid is None else cpu_seconds(pid) * 1000
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import PYTHON, ROOT, child_env, free_port, header, median, report, rss_mb, stop, wait_for_page, workdir
+from _common import PYTHON, ROOT, child_env, cpu_seconds, free_port, header, median, report, rss_mb, stop, wait_for_page, workdir
 
 HEAVY = ("torch", "diffusers", "transformers")
 
@@ -81,15 +81,6 @@ def torch_mapped(pid: int) -> bool | None:
     """Whether libtorch is mapped into the process (Linux /proc), i.e. torch was imported."""
     maps = Path(f"/proc/{pid}/maps")
     return "libtorch" in maps.read_text() if maps.exists() else None
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds the process has used: unlike wall time, hardly moved by other
-    jobs on a shared machine."""
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
 
 
 def page_ms(url: str, reps: int = 5) -> float:

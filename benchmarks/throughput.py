@@ -33,9 +33,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import psutil
-from _common import (AppServer, IMAGE, PROMPTS, SYSTEM, api_data, header, http_client, median, report, sse_call,
-                     tiny_studio, workdir)
+from _common import (AppServer, IMAGE, PROMPTS, SYSTEM, api_data, cpu_seconds, header, http_client, median, report,
+                     sse_call, tiny_studio, workdir)
 
 PARAMS = {
     "text": dict(system_prompt=SYSTEM, max_new_tokens=24, temperature=0.0, top_p=0.9),
@@ -114,26 +113,26 @@ def main() -> None:
             for client in clients:  # one request each: model loaded, sessions created
                 call(client)
 
-            server_cpu = lambda: sum(psutil.Process(server.process.pid).cpu_times()[:2])  # noqa: E731
-            start, cpu = time.time(), server_cpu()
+            pid = server.process.pid
+            start, cpu = time.time(), cpu_seconds(pid)
             for _ in range(args.requests):
                 call(clients[0])
             end = time.time()
-            sequential, sequential_cpu = args.requests / (end - start), (server_cpu() - cpu) / args.requests
+            sequential, sequential_cpu = args.requests / (end - start), (cpu_seconds(pid) - cpu) / args.requests
             sequential_runs = server_runs(server.data_dir, start, end, modality)
 
             per_client = args.requests // args.clients
             threads = [
                 threading.Thread(target=lambda c=c: [call(c) for _ in range(per_client)]) for c in clients
             ]
-            start, cpu = time.time(), server_cpu()
+            start, cpu = time.time(), cpu_seconds(pid)
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             end = time.time()
             concurrent = per_client * args.clients / (end - start)
-            concurrent_cpu = (server_cpu() - cpu) / (per_client * args.clients)
+            concurrent_cpu = (cpu_seconds(pid) - cpu) / (per_client * args.clients)
             concurrent_runs = server_runs(server.data_dir, start, end, modality)
             batches = batch_sizes(server.data_dir, start, end) if modality == "image" else []
 
