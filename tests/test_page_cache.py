@@ -1,10 +1,12 @@
 """The app's page made once per address (``aigc_demo.ui.page_cache``), in front of a real Gradio
 app: later visits and HEAD get Gradio's page without it being made again (compressed for
-browsers), another address or a new config gets a page of its own, and with a login nothing is
-kept."""
+browsers), visitors arriving while it is made wait for that one, another address or a new config
+gets a page of its own, and with a login nothing is kept."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
 import gradio as gr
@@ -69,6 +71,23 @@ def test_later_visits_and_head_get_the_page_made_once(served: gr.Blocks, pages_m
     plain = httpx.get(url, headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content == first.content
     assert pages_made == []
+
+
+def test_visitors_arriving_while_the_page_is_made_get_that_page(served: gr.Blocks, pages_made: list[str],
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    counted = gradio.route_utils.update_root_in_config
+
+    def slowly(config: Any, root: str) -> Any:
+        time.sleep(0.5)  # a page of ~800 blocks takes 0.1-0.3 s to make on 2 cores
+        return counted(config, root)
+
+    monkeypatch.setattr(gradio.route_utils, "update_root_in_config", slowly)
+    url = f"http://localhost:{served.server_port}/"  # an address launch() has not asked for
+    with ThreadPoolExecutor(4) as pool:
+        pages = list(pool.map(lambda method: httpx.request(method, url, timeout=30), ["GET", "GET", "HEAD", "GET"]))
+    assert [page.status_code for page in pages] == [200] * 4
+    assert pages[0].content == pages[1].content == pages[3].content and pages[2].content == b""
+    assert len(pages_made) == 1
 
 
 def test_another_address_or_a_new_config_gets_a_page_of_its_own(served: gr.Blocks, pages_made: list[str]):

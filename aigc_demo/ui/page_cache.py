@@ -11,13 +11,16 @@ requests for the same address with it, compressed once for browsers (Gradio sent
 uncompressed); ``HEAD`` gets the same status and headers without the body. The page depends on
 the request through its address only (host, forwarding headers, path, query) when nobody logs
 in, so it is kept only then, only while the app's config is the one it was made from, only when
-Gradio answered 200 without setting a cookie, and for the last ``KEEP`` addresses. Once a page
-is kept, the C heap's free pages are handed back: the kept page, made last, would otherwise hold
-the ~10 MB of copies freed under it in the process's memory.
+Gradio answered 200 without setting a cookie, and for the last ``KEEP`` addresses. Visitors who
+ask while a page for their address is being made wait for that one (``launch()``'s own request
+and the first visitors arrive together; each making holds ~10 MB of copies at its peak). Once a
+page is kept, the C heap's free pages are handed back: the kept page, made last, would otherwise
+hold the copies freed under it in the process's memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -66,6 +69,7 @@ class PageCache:
         self.app = app
         self.keep = keep
         self.pages: OrderedDict[tuple[Any, ...], Page] = OrderedDict()
+        self.making: dict[tuple[Any, ...], asyncio.Future[Page | None]] = {}  # the kept page, or None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         config = _cacheable_config(scope)
@@ -74,21 +78,41 @@ class PageCache:
             return
         key = _address(scope)
         page = self.pages.get(key)
-        kept = False
-        if page is None or page.config is not config:
-            page = await self._make(scope, receive, config)
-            kept = page.status == 200 and not any(name == b"set-cookie" for name, _ in page.headers)
-            if kept:
-                self.pages[key] = page
-                while len(self.pages) > self.keep:
-                    self.pages.popitem(last=False)
-        else:
+        made = False
+        if page is not None and page.config is config:
             self.pages.move_to_end(key)
+        elif key in self.making:  # being made for another visitor: that one, if it is kept
+            page = await asyncio.shield(self.making[key])
+            if page is None:  # not kept (an error, a cookie): Gradio answers this visitor itself
+                await self.app(scope, receive, send)
+                return
+        else:
+            page, made = await self._make_and_keep(scope, receive, config, key)
         headers, body = page.answer(scope)
         await send({"type": "http.response.start", "status": page.status, "headers": headers})
         await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
-        if kept:
+        if made:
             trim_heap()  # the kept page, made last, would otherwise hold the copies freed under it
+
+    async def _make_and_keep(self, scope: dict[str, Any], receive: Receive, config: Any,
+                             key: tuple[Any, ...]) -> tuple[Page, bool]:
+        """The page made for ``scope``, and whether it was kept for ``key`` (and handed to the
+        visitors who asked while it was made)."""
+        making = self.making[key] = asyncio.get_running_loop().create_future()
+        try:
+            page = await self._make(scope, receive, config)
+        except BaseException:
+            making.set_result(None)
+            raise
+        finally:
+            del self.making[key]
+        kept = page.status == 200 and not any(name == b"set-cookie" for name, _ in page.headers)
+        if kept:
+            self.pages[key] = page
+            while len(self.pages) > self.keep:
+                self.pages.popitem(last=False)
+        making.set_result(page if kept else None)
+        return page, kept
 
     async def _make(self, scope: dict[str, Any], receive: Receive, config: Any) -> Page:
         """Gradio's answer to the request as a GET, whole."""
