@@ -7,8 +7,9 @@ itself asks for the page (``HEAD /``) before it returns, so the first visitor wa
 made twice (benchmarks/RESULTS.md, issue 15, round five).
 
 :class:`PageCache` (ASGI middleware) keeps the page made for one request and answers later
-requests for the same address with it, compressed once for browsers (Gradio sent it
-uncompressed); ``HEAD`` gets the same status and headers without the body. The page depends on
+requests for the same address with it, brotli-compressed once (Gradio sent it uncompressed) and
+kept so: ~65 kB of memory per address, not ~1 MB; the few visitors that do not take brotli get it
+decompressed (~1 ms). ``HEAD`` gets the same status and headers without the body. The page depends on
 the request through its address only (host, forwarding headers, path, query) when nobody logs
 in, so it is kept only then, only while the app's config is the one it was made from, only when
 Gradio answered 200 without setting a cookie, and for the last ``KEEP`` addresses. Visitors who
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from ..runtime import trim_heap
@@ -35,6 +36,8 @@ ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
 KEEP = 4  # addresses kept (~1 MB each): local, LAN, share link, a proxy
 ADDRESS_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")  # Gradio's root URL
 BROTLI_QUALITY = 4  # as Gradio's BrotliMiddleware compresses its .js/.css/.html files
+BROTLI_WINDOW = 20  # 1 MiB: a page of ~1 MB compresses as well as with the default 4 MiB, and the
+# coders' buffers, which stay in a thread's C heap once freed, are 1 MiB too (RSS -1 MiB measured)
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -42,24 +45,31 @@ Headers = list[tuple[bytes, bytes]]
 class Page:
     config: Any  # the Blocks config it was made from
     status: int
-    headers: Headers
-    body: bytes
-    compressed: list[tuple[Headers, bytes]] = field(default_factory=list, compare=False)  # made on first ask
+    headers: Headers  # as sent with ``body``
+    body: bytes  # brotli-compressed when there are ``plain_headers``
+    plain_headers: Headers | None = None  # Gradio's own, for visitors that do not take brotli
+
+    @classmethod
+    def made(cls, config: Any, status: int, headers: Headers, body: bytes) -> Page:
+        """The page Gradio answered, compressed if it is one to keep. Gradio compresses only paths
+        with a file extension, so it sent the ~1 MB page as it is (~65 kB so)."""
+        if status != 200:
+            return cls(config, status, headers, body)
+        import brotli  # Gradio's dependency
+
+        compressed = brotli.compress(body, quality=BROTLI_QUALITY, lgwin=BROTLI_WINDOW)
+        encoded = [(name, value) for name, value in headers if name.lower() not in (b"content-length", b"vary")]
+        encoded += [(b"content-encoding", b"br"), (b"vary", b"Accept-Encoding"), (b"content-length", b"%d" % len(compressed))]
+        return cls(config, status, encoded, compressed, headers)
 
     def answer(self, scope: dict[str, Any]) -> tuple[Headers, bytes]:
-        """Headers and body for ``scope``: brotli-compressed once for browsers that take it. Gradio
-        compresses only paths with a file extension, so it sent the ~1 MB page as it is (~65 kB so)."""
+        """Headers and body for ``scope``: as kept for browsers that take brotli, else decompressed."""
         accepted = b"".join(value for name, value in scope.get("headers", []) if name.lower() == b"accept-encoding")
-        if self.status != 200 or b"br" not in accepted:
+        if self.plain_headers is None or b"br" in accepted:
             return self.headers, self.body
-        if not self.compressed:
-            import brotli  # Gradio's dependency
+        import brotli
 
-            body = brotli.compress(self.body, quality=BROTLI_QUALITY)
-            headers = [(name, value) for name, value in self.headers if name.lower() not in (b"content-length", b"vary")]
-            headers += [(b"content-encoding", b"br"), (b"vary", b"Accept-Encoding"), (b"content-length", b"%d" % len(body))]
-            self.compressed.append((headers, body))
-        return self.compressed[0]
+        return self.plain_headers, brotli.decompress(self.body)
 
 
 class PageCache:
@@ -129,7 +139,7 @@ class PageCache:
         # Kept objects made anew now that the making's copies are freed: made among them, even a
         # few small ones would keep Python's memory arenas (1 MiB each) from being given back.
         headers = [(_fresh(name), _fresh(value)) for name, value in start.get("headers", [])]
-        return Page(config, start.get("status", 500), headers, _fresh(b"".join(body)))
+        return Page.made(config, start.get("status", 500), headers, b"".join(body))
 
 
 def _fresh(data: bytes) -> bytes:
