@@ -33,7 +33,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
 
-KEEP = 4  # addresses kept (~1 MB each): local, LAN, share link, a proxy
+KEEP = 4  # addresses kept (~65 kB each): local, LAN, share link, a proxy
 ADDRESS_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")  # Gradio's root URL
 BROTLI_QUALITY = 4  # as Gradio's BrotliMiddleware compresses its .js/.css/.html files
 BROTLI_WINDOW = 20  # 1 MiB: a page of ~1 MB compresses as well as with the default 4 MiB, and the
