@@ -38,11 +38,6 @@ CACHE_SECONDS = 3600
 _IN_PLACE: set[Path] = set()  # folders given to gr.set_static_paths (one list for the whole process)
 
 
-def outputs_dir(settings: Settings) -> Path:
-    """Where the studio records its outputs (``ReviewStore.outputs_dir``), resolved."""
-    return (Path(settings.data_dir).expanduser() / "outputs").resolve()
-
-
 def serve_in_place(folder: Path) -> None:
     """Gradio serves the files under ``folder`` where they are, as it serves allowed paths,
     instead of hashing and copying each output into its cache before showing it (measured:
@@ -64,7 +59,7 @@ def build_app(studio: Studio, scenarios: Sequence[Scenario] | None = None) -> gr
     """The Blocks app: industry tabs, playground, system. No model library is imported here."""
     sessions.install()  # Gradio's per-session state without a ~1 MB config copy per session
     read_once.install()  # Gradio reads each function's signature once, not once per block
-    serve_in_place(outputs_dir(studio.settings))
+    serve_in_place(studio.outputs_dir)  # the store's folder, resolved
     with made_at_launch.deferred():  # Gradio's config and app made once, by launch(), not also here
         return _blocks(studio, scenarios)
 
@@ -125,7 +120,7 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "head": f"<script>{(ASSETS_DIR / 'arena_keys.js').read_text(encoding='utf-8')}</script>",  # A/B/T/X, 1-5
         "js": (ASSETS_DIR / "ux.js").read_text(encoding="utf-8"),  # aria-live status, Run brings it into view
         # Only generated outputs may be served; the review database never.
-        "allowed_paths": [str(outputs_dir(settings))],
+        "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
         "blocked_paths": [str((Path(settings.data_dir) / "reviews.sqlite3").resolve())],
         "max_file_size": int(settings.max_upload_mb * 1_000_000),  # larger uploads are refused, not stored
         "run_history": False,
