@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -76,9 +78,6 @@ def test_outputs_are_served_from_where_they_are_recorded(hard_app):
     (shown,) = gallery
     served = Path(shown["image"]["path"])
     assert served.parent == (root / "data" / "outputs").resolve() and served.name.startswith("image-")
-    import urllib.parse
-    import urllib.request
-
     with urllib.request.urlopen(urllib.parse.urljoin(url, shown["image"]["url"]), timeout=30) as response:
         assert response.read() == served.read_bytes()
     assert list((root / "tmp").rglob("image-*.png")) == []
