@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -283,25 +284,19 @@ class Studio:
 
     @contextmanager
     def _time_limit(self, cancel: CancelToken, notes: list[str]) -> Iterator[None]:
-        """Cancel the run (through its token) once it has run for the configured limit."""
+        """Cancel the run (its token reads as cancelled) once it has run for the configured limit."""
         seconds = self.settings.run_timeout_seconds
         if not seconds:
             yield
             return
-        fired = threading.Event()
-
-        def expire() -> None:
-            fired.set()
-            cancel.cancel()
-
-        timer = threading.Timer(seconds, expire)
-        timer.daemon = True
-        timer.start()
+        cancel.expire_at(time.monotonic() + seconds)  # a deadline, not a timer thread per run
         try:
             yield
         finally:
-            timer.cancel()
-            if fired.is_set():
+            expired = cancel.expired
+            cancel.expire_at(None)
+            if expired:
+                cancel.cancel()  # stays cancelled, as a Stop would
                 notes.append(TIMEOUT_NOTE.format(seconds=seconds))
 
     def _stamp(self, context: RunContext, loads: list[LoadedModel]) -> Stamp:

@@ -114,18 +114,19 @@ def main() -> None:
                 call(client)
 
             pid = server.process.pid
-            start, cpu = time.time(), cpu_seconds(pid)
+            start, cpu, mine = time.time(), cpu_seconds(pid), time.process_time()
             for _ in range(args.requests):
                 call(clients[0])
             end = time.time()
             sequential, sequential_cpu = args.requests / (end - start), (cpu_seconds(pid) - cpu) / args.requests
+            sequential_client_cpu = (time.process_time() - mine) / args.requests
             sequential_runs = server_runs(server.data_dir, start, end, modality)
 
             per_client = args.requests // args.clients
             threads = [
                 threading.Thread(target=lambda c=c: [call(c) for _ in range(per_client)]) for c in clients
             ]
-            start, cpu = time.time(), cpu_seconds(pid)
+            start, cpu, mine = time.time(), cpu_seconds(pid), time.process_time()
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -133,6 +134,7 @@ def main() -> None:
             end = time.time()
             concurrent = per_client * args.clients / (end - start)
             concurrent_cpu = (cpu_seconds(pid) - cpu) / (per_client * args.clients)
+            concurrent_client_cpu = (time.process_time() - mine) / (per_client * args.clients)
             concurrent_runs = server_runs(server.data_dir, start, end, modality)
             batches = batch_sizes(server.data_dir, start, end) if modality == "image" else []
 
@@ -140,6 +142,8 @@ def main() -> None:
     report(f"{args.clients} concurrent clients", concurrent, "requests/s", concurrent / sequential)
     report("one at a time: server CPU per request", sequential_cpu * 1000, "ms")
     report(f"{args.clients} concurrent: server CPU per request", concurrent_cpu * 1000, "ms")
+    report("one at a time: clients' CPU per request", sequential_client_cpu * 1000, "ms", note="this process")
+    report(f"{args.clients} concurrent: clients' CPU per request", concurrent_client_cpu * 1000, "ms")
     server_view("one at a time", sequential_runs)
     server_view(f"{args.clients} concurrent", concurrent_runs)
     if batches:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from aigc_demo.core.types import AudioRequest, GenerationResult, ImageRequest, ModelLoadError, TextRequest, VideoRequest
+from aigc_demo.core.types import AudioRequest, CancelToken, GenerationResult, ImageRequest, ModelLoadError, TextRequest, VideoRequest
 from aigc_demo.record import ReviewStore
 from aigc_demo.studio import TIMEOUT_NOTE, OutOfMemory, RunContext
 
@@ -155,6 +155,18 @@ def test_a_run_over_the_time_limit_is_stopped_recorded_and_frees_its_model(make_
     assert studio.manager.unload("image") and studio.manager.unload("video")
     gc.collect()
     assert model() is None
+
+
+def test_a_time_limit_is_a_deadline_on_the_token_and_a_stop_is_not_a_timeout():
+    token = CancelToken()
+    token.expire_at(time.monotonic() + 60)
+    assert not token.cancelled and not token.expired
+    token.expire_at(time.monotonic() - 0.001)
+    assert token.cancelled and token.expired
+    token.expire_at(None)
+    assert not token.cancelled
+    token.cancel()
+    assert token.cancelled and not token.expired
 
 
 def test_stop_releases_the_session_slot(studio):

@@ -64,17 +64,28 @@ class OutOfMemory(StudioError):
 
 
 class CancelToken:
-    """A thread-safe flag a run checks between steps."""
+    """A thread-safe flag a run checks between steps; it also reads as set once its deadline
+    (``time.monotonic()``, see :meth:`expire_at`) has passed, so a time limit needs no timer thread."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._deadline: float | None = None
 
     def cancel(self) -> None:
         self._event.set()
 
+    def expire_at(self, deadline: float | None) -> None:
+        """Read as cancelled from ``deadline`` on (None: no deadline)."""
+        self._deadline = deadline
+
+    @property
+    def expired(self) -> bool:
+        """Whether the deadline has passed (a Stop does not count)."""
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
     @property
     def cancelled(self) -> bool:
-        return self._event.is_set()
+        return self._event.is_set() or self.expired
 
 
 def resolve_seed(seed: int | None) -> int:
