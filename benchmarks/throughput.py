@@ -1,7 +1,11 @@
 """Throughput: 8 concurrent clients vs the same requests one at a time, text or image.
 
     .venv/bin/python benchmarks/throughput.py [--modality text|image] [--requests 96] [--clients 8]
-                                              [--max-batch-size 8] [--client rest|gradio_client]
+                                              [--max-batch-size 8] [--client rest|gradio_client] [--rounds 5]
+
+The two phases (the requests one at a time, then the same number from the clients at once)
+alternate for ``--rounds`` rounds, side by side on the same machine load; the figures are the
+medians of the rounds (one phase's rate moved by +-20 % from run to run on a shared machine).
 
 Each client is an httpx client calling Gradio's REST API (POST, then the SSE stream, then the
 output file), warmed with one request. ``--client gradio_client`` makes each one a
@@ -32,6 +36,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from _common import (AppServer, IMAGE, PROMPTS, SYSTEM, api_data, cpu_seconds, header, http_client, median, report,
                      sse_call, tiny_studio, workdir)
@@ -69,17 +74,20 @@ def batch_sizes(data_dir: Path, since: float, until: float) -> list[int]:
     return sizes
 
 
-def server_view(name: str, runs: list[tuple[float, float]]) -> None:
-    gaps = [(b[0] - a[1]) * 1000 for a, b in zip(runs, runs[1:])]
-    busy, covered = 0.0, runs[0][0]
-    for start, end in runs:  # overlapping runs (one batch) count once
-        busy += max(0.0, end - max(start, covered))
-        covered = max(covered, end)
-    span = runs[-1][1] - runs[0][0]
-    report(f"{name}: runs recorded", len(runs))
+def server_view(name: str, phases: list[list[tuple[float, float]]]) -> None:
+    """Idle gaps and busy fraction of the runs of each phase (one list per round), pooled."""
+    gaps, fractions = [], []
+    for runs in phases:
+        gaps += [(b[0] - a[1]) * 1000 for a, b in zip(runs, runs[1:])]
+        busy, covered = 0.0, runs[0][0]
+        for start, end in runs:  # overlapping runs (one batch) count once
+            busy += max(0.0, end - max(start, covered))
+            covered = max(covered, end)
+        fractions.append(busy / (runs[-1][1] - runs[0][0]))
+    report(f"{name}: runs recorded", sum(len(runs) for runs in phases))
     report(f"{name}: median idle gap between runs (server)", median(gaps), "ms")
     report(f"{name}: longest idle gap between runs (server)", max(gaps), "ms")
-    report(f"{name}: device busy fraction (server)", busy / span, note="1.0 = no idle time between runs")
+    report(f"{name}: device busy fraction (server)", median(fractions), note="1.0 = no idle time between runs")
 
 
 def main() -> None:
@@ -89,6 +97,7 @@ def main() -> None:
     parser.add_argument("--modality", choices=sorted(PARAMS), default="text")
     parser.add_argument("--max-batch-size", type=int, default=8, help="the app's AIGC_MAX_BATCH_SIZE (1: no batching)")
     parser.add_argument("--client", choices=["rest", "gradio_client"], default="rest")
+    parser.add_argument("--rounds", type=int, default=5, help="one-at-a-time and concurrent phases, alternated")
     args = parser.parse_args()
     modality = args.modality
     header(f"throughput: {args.clients} concurrent clients vs one at a time, /generate_{modality} (tiny), "
@@ -114,38 +123,43 @@ def main() -> None:
                 call(client)
 
             pid = server.process.pid
-            start, cpu, mine = time.time(), cpu_seconds(pid), time.process_time()
-            for _ in range(args.requests):
-                call(clients[0])
-            end = time.time()
-            sequential, sequential_cpu = args.requests / (end - start), (cpu_seconds(pid) - cpu) / args.requests
-            sequential_client_cpu = (time.process_time() - mine) / args.requests
-            sequential_runs = server_runs(server.data_dir, start, end, modality)
-
             per_client = args.requests // args.clients
-            threads = [
-                threading.Thread(target=lambda c=c: [call(c) for _ in range(per_client)]) for c in clients
-            ]
-            start, cpu, mine = time.time(), cpu_seconds(pid), time.process_time()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            end = time.time()
-            concurrent = per_client * args.clients / (end - start)
-            concurrent_cpu = (cpu_seconds(pid) - cpu) / (per_client * args.clients)
-            concurrent_client_cpu = (time.process_time() - mine) / (per_client * args.clients)
-            concurrent_runs = server_runs(server.data_dir, start, end, modality)
-            batches = batch_sizes(server.data_dir, start, end) if modality == "image" else []
 
-    report("one at a time", sequential, "requests/s")
-    report(f"{args.clients} concurrent clients", concurrent, "requests/s", concurrent / sequential)
-    report("one at a time: server CPU per request", sequential_cpu * 1000, "ms")
-    report(f"{args.clients} concurrent: server CPU per request", concurrent_cpu * 1000, "ms")
-    report("one at a time: clients' CPU per request", sequential_client_cpu * 1000, "ms", note="this process")
-    report(f"{args.clients} concurrent: clients' CPU per request", concurrent_client_cpu * 1000, "ms")
-    server_view("one at a time", sequential_runs)
-    server_view(f"{args.clients} concurrent", concurrent_runs)
+            def phase(concurrent: bool) -> dict[str, Any]:
+                """One phase: ``requests`` calls one at a time, or split over the clients at once."""
+                jobs = [lambda c=c: [call(c) for _ in range(per_client)] for c in clients] if concurrent \
+                    else [lambda: [call(clients[0]) for _ in range(per_client * args.clients)]]
+                threads = [threading.Thread(target=job) for job in jobs]
+                start, cpu, mine = time.time(), cpu_seconds(pid), time.process_time()
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                end, n = time.time(), per_client * args.clients
+                return {"rate": n / (end - start), "cpu": (cpu_seconds(pid) - cpu) / n,
+                        "mine": (time.process_time() - mine) / n, "runs": server_runs(server.data_dir, start, end, modality),
+                        "batches": batch_sizes(server.data_dir, start, end) if modality == "image" else []}
+
+            rounds = [(phase(False), phase(True)) for _ in range(args.rounds)]  # side by side: same machine load
+
+    sequential = [one for one, _ in rounds]
+    concurrent = [many for _, many in rounds]
+    for i, (one, many) in enumerate(rounds, 1):
+        print(f"#   round {i}: one at a time {one['rate']:.1f} requests/s, {args.clients} concurrent "
+              f"{many['rate']:.1f} requests/s ({many['rate'] / one['rate']:.2f} x)", flush=True)
+    one_rate, many_rate = median([r["rate"] for r in sequential]), median([r["rate"] for r in concurrent])
+    report("one at a time", one_rate, "requests/s", note=f"median of {args.rounds} rounds")
+    report(f"{args.clients} concurrent clients", many_rate, "requests/s", many_rate / one_rate, note="ratio of the medians")
+    report(f"{args.clients} concurrent / one at a time, median of the rounds' ratios",
+           median([many["rate"] / one["rate"] for one, many in rounds]), "x")
+    report("one at a time: server CPU per request", median([r["cpu"] for r in sequential]) * 1000, "ms")
+    report(f"{args.clients} concurrent: server CPU per request", median([r["cpu"] for r in concurrent]) * 1000, "ms")
+    report("one at a time: clients' CPU per request", median([r["mine"] for r in sequential]) * 1000, "ms",
+           note="this process")
+    report(f"{args.clients} concurrent: clients' CPU per request", median([r["mine"] for r in concurrent]) * 1000, "ms")
+    server_view("one at a time", [r["runs"] for r in sequential])
+    server_view(f"{args.clients} concurrent", [r["runs"] for r in concurrent])
+    batches = [size for r in concurrent for size in r["batches"]]
     if batches:
         report(f"{args.clients} concurrent: median batch size a request ran in", median(batches),
                note=f"largest {max(batches)}; 1 = alone")
