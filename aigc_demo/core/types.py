@@ -81,7 +81,8 @@ class CancelToken:
     @property
     def expired(self) -> bool:
         """Whether the deadline has passed (a Stop does not count)."""
-        return self._deadline is not None and time.monotonic() >= self._deadline
+        deadline = self._deadline  # read once: the run's thread may clear it while another polls
+        return deadline is not None and time.monotonic() >= deadline
 
     @property
     def cancelled(self) -> bool:
