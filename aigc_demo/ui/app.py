@@ -109,6 +109,7 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
     options = launch_options(settings.mcp)  # --mcp: every scenario and generator as an MCP tool
     app_kwargs = options.pop("app_kwargs", {})
     app_kwargs["middleware"] = [Middleware(PageCache), *app_kwargs.get("middleware", [])]  # the page made once
+    data = Path(settings.data_dir).expanduser().resolve()  # as the review store resolves it
     return {
         "server_name": settings.host,
         "server_port": settings.port,
@@ -120,8 +121,8 @@ def launch_kwargs(settings: Settings, demo: gr.Blocks) -> dict[str, Any]:
         "head": f"<script>{(ASSETS_DIR / 'arena_keys.js').read_text(encoding='utf-8')}</script>",  # A/B/T/X, 1-5
         "js": (ASSETS_DIR / "ux.js").read_text(encoding="utf-8"),  # aria-live status, Run brings it into view
         # Only generated outputs may be served; the review database never.
-        "allowed_paths": [str((Path(settings.data_dir) / "outputs").resolve())],
-        "blocked_paths": [str((Path(settings.data_dir) / "reviews.sqlite3").resolve())],
+        "allowed_paths": [str(data / "outputs")],
+        "blocked_paths": [str(data / "reviews.sqlite3")],
         "max_file_size": int(settings.max_upload_mb * 1_000_000),  # larger uploads are refused, not stored
         "run_history": False,
         "show_error": True,
