@@ -44,10 +44,14 @@ def test_review_listing_refuses_a_fractional_limit(studio):
 
 
 def test_the_comment_box_holds_what_the_api_accepts(studio):
+    import gradio as gr
+
     from aigc_demo.ui.app import build_app
 
     demo = build_app(studio)
-    boxes = {c.label: c.max_length for c in demo.blocks.values() if type(c).__name__ == "Textbox" and c.max_length}
+    with gr.Blocks() as drawn:  # what a review bar's render draws for an output
+        demo.renderables[0].fn(["a-record-id"])
+    boxes = {c.label: c.max_length for c in drawn.blocks.values() if type(c).__name__ == "Textbox" and c.max_length}
     lengths = {str(label): length for label, length in boxes.items()}
     comment = [n for label, n in lengths.items() if "review.comment" in label]
     assert comment and set(comment) == {MAX_COMMENT_CHARS}

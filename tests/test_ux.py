@@ -113,3 +113,28 @@ def test_the_ticker_passes_errors_on_and_cancels_when_the_reader_leaves():
     next(stream), next(stream)
     stream.close()
     assert cancelled.is_set() and closed.wait(5)
+
+
+def test_a_review_bar_is_drawn_only_once_its_output_exists(studio):
+    import gradio as gr
+
+    from aigc_demo.ui.app import build_app
+
+    def classes(blocks: gr.Blocks) -> list[str]:
+        return [c for block in blocks.blocks.values() for c in getattr(block, "elem_classes", None) or []]
+
+    demo = build_app(studio)
+    # In the page: one area per output, each with its "nothing to rate yet" line, and no bar.
+    assert classes(demo).count("review-area") == classes(demo).count("review-empty") == len(demo.renderables) > 10
+    assert "review-bar" not in classes(demo)
+    draw = demo.renderables[0].fn
+    with gr.Blocks() as nothing:
+        draw([])  # a run started: its output is gone, and so is the bar
+    with gr.Blocks() as drawn:
+        draw(["a-record-id"])
+    assert "review-bar" not in classes(nothing) and classes(drawn).count("review-bar") == 1
+    # every value given, so a bar drawn over the last one keeps nothing of it (Gradio drops Nones)
+    values = {type(b).__name__: b.value for b in drawn.blocks.values() if type(b).__name__ in ("Radio", "Dropdown", "Textbox")}
+    assert values == {"Radio": None, "Dropdown": [], "Textbox": ""}
+    stars = next(b for b in drawn.blocks.values() if type(b).__name__ == "Radio")
+    assert stars.key is not None and not stars.preserved_by_key  # keyed: its None is sent, not kept

@@ -1,8 +1,8 @@
 """The review bar under every output: thumbs in one click, or stars, reasons and a comment.
 
 Each bar belongs to the output above it: it reads the output's record ids from a ``gr.State``
-that the output's handler fills, stays hidden (with a line saying why) until there is an output,
-and starts empty again whenever a new output replaces the old one. Every save or refusal says so
+that the output's handler fills, is drawn only once there is an output (a line says why until
+then), and is drawn anew, empty, whenever a new output replaces the old one. Every save or refusal says so
 in a toast, in the page's language. The reviewer is the login name (with --auth) or the browser
 session's guest id, never typed; saving again replaces the same reviewer's earlier review only.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import gradio as gr
+from gradio.context import LocalContext
 
 from aigc_demo.core.types import StudioError
 from ..grounding.view import flags_markdown
@@ -34,49 +35,56 @@ class ReviewBars:
         self.studio = studio
         self.t = t
 
-    def render(self, record_ids: gr.State, tags: Sequence[tuple[Any, str]] | None = None,
-               hidden_until_output: bool = True) -> None:
+    def render(self, record_ids: gr.State, tags: Sequence[tuple[Any, str]] | None = None) -> None:
+        """A line saying there is nothing to rate yet, and the bar, drawn only for an output.
+
+        The bar is drawn anew (``gr.render``) whenever ``record_ids`` changes: fresh, with the
+        output's grounding flags, or not at all while there is no output (the line shows then,
+        by CSS: ``.review-area:has(.review-bar)`` hides it). Nothing of it exists in the page
+        before an output, so the app starts, and serves its page, without ~20 bars' worth of
+        blocks and events."""
+        with gr.Column(elem_classes=["review-area"]):
+            gr.Markdown(self.t("ux.review.nothing"), elem_classes=["review-empty"])
+
+            # Unqueued, as a quick redraw should be: never behind a generation.
+            @gr.render(inputs=record_ids, triggers=[record_ids.change], queue=False, show_progress="hidden")
+            def bar(ids: list[str] | None) -> None:
+                if ids:
+                    self._bar(record_ids, ids, tags)
+
+    def _bar(self, record_ids: gr.State, ids: list[str], tags: Sequence[tuple[Any, str]] | None) -> None:
         t = self.t
-        empty = gr.Markdown(t("ux.review.nothing"), elem_classes=["review-empty"], visible=hidden_until_output)
-        with gr.Group(elem_classes=["review-bar"], visible=not hidden_until_output) as bar:
+        # A bar drawn over the last one reuses its page components, and Gradio leaves a None out of
+        # a drawn component's config: so every value is given, and the stars (empty = None) are
+        # keyed, the one way Gradio sends a None, with nothing kept from the last bar.
+        with gr.Group(elem_classes=["review-bar"]):
             with gr.Row(equal_height=True):
                 up = gr.Button(t("ux.review.up"), size="sm", min_width=80, scale=0, elem_classes=["thumbs-up"])
                 down = gr.Button(t("ux.review.down"), size="sm", min_width=80, scale=0, elem_classes=["thumbs-down"])
-                stars = gr.Radio(STAR_CHOICES, label=t("ux.review.stars"), show_label=True, scale=3, min_width=260,
-                                 elem_classes=["review-stars"])
-                reasons = gr.Dropdown(list(tags or tag_choices(t)), multiselect=True, label=t("review.tags"),
+                stars = gr.Radio(STAR_CHOICES, value=None, label=t("ux.review.stars"), show_label=True, scale=3,
+                                 min_width=260, elem_classes=["review-stars"], key="stars", preserved_by_key=None)
+                reasons = gr.Dropdown(list(tags or tag_choices(t)), value=[], multiselect=True, label=t("review.tags"),
                                       show_label=True, scale=3, elem_classes=["review-tags"])
                 save = gr.Button(t("review.save"), size="sm", scale=1, min_width=100, elem_classes=["review-save"])
             with gr.Accordion(t("review.comment"), open=False):
-                comment = gr.Textbox(label=t("review.comment"), max_length=MAX_COMMENT_CHARS)
-            confirmation = gr.Markdown(elem_classes=["review-confirmation"])
-            checks = gr.Markdown(visible=False, elem_classes=["review-checks"])
+                comment = gr.Textbox("", label=t("review.comment"), max_length=MAX_COMMENT_CHARS)
+            confirmation = gr.Markdown("", elem_classes=["review-confirmation"])
+            gr.Markdown(elem_classes=["review-checks"],
+                        **self.checks(ids, page_language(LocalContext.request.get(None))))
         fields = [record_ids, reasons, comment]
         # Queued (toasts need the queue) in the light group: never behind a generation.
         light = {"api_visibility": "private", "concurrency_id": LIGHT_GROUP, "concurrency_limit": 4}
         up.click(self._thumbs("up"), fields, [confirmation, stars], **light)
         down.click(self._thumbs("down"), fields, [confirmation, stars], **light)
         save.click(self.save, [stars, *fields], [confirmation, stars], **light)
-        # A new output (or none, when a run starts): the bar starts over, shown only with an output,
-        # with the output's grounding flags (one event for both: every event costs each page).
-        record_ids.change(self.start_over, record_ids, [bar, empty, stars, reasons, comment, confirmation, checks],
-                          queue=False, api_visibility="private", show_progress="hidden")
 
-    @staticmethod
-    def reset(record_ids: list[str] | None) -> tuple[Any, ...]:
-        shown = bool(record_ids)
-        return gr.update(visible=shown), gr.update(visible=not shown), None, [], "", ""
-
-    def start_over(self, record_ids: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
-        """The bar for a new output: :meth:`reset`, then :meth:`checks` in the page's language."""
-        return (*self.reset(record_ids), self.checks(record_ids, page_language(request)))
-
-    def checks(self, record_ids: list[str] | None, language: str | None = None) -> Any:
-        """The grounding flags stored with the output's records; hidden when there are none."""
+    def checks(self, record_ids: list[str] | None, language: str | None = None) -> dict[str, Any]:
+        """The grounding flags stored with the output's records (``value``), and whether there are
+        any (``visible``)."""
         flags = [flag for record_id in record_ids or []
                  if (record := self.studio.store.get_record(record_id)) is not None for flag in record.checks]
         text = flags_markdown(flags, language)
-        return gr.update(value=text, visible=bool(text))
+        return {"value": text, "visible": bool(text)}
 
     def _thumbs(self, rating: str) -> Callable[..., tuple[str, Any]]:
         def save(record_ids: list[str] | None, tags: list[str] | None, comment: str, request: gr.Request) -> tuple[str, Any]:
