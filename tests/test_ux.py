@@ -138,3 +138,6 @@ def test_a_review_bar_is_drawn_only_once_its_output_exists(studio):
     assert values == {"Radio": None, "Dropdown": [], "Textbox": ""}
     stars = next(b for b in drawn.blocks.values() if type(b).__name__ == "Radio")
     assert stars.key is not None and not stars.preserved_by_key  # keyed: its None is sent, not kept
+    # the app does not keep each drawn bar's (empty) file sets for good
+    assert all(block.temp_files is not files for block in drawn.blocks.values() if hasattr(block, "temp_files")
+               for files in drawn.temp_file_sets)

@@ -9,10 +9,11 @@ session's guest id, never typed; saving again replaces the same reviewer's earli
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Sequence
 
 import gradio as gr
-from gradio.context import LocalContext
+from gradio.context import LocalContext, get_blocks_context
 
 from aigc_demo.core.types import StudioError
 from ..grounding.view import flags_markdown
@@ -26,6 +27,19 @@ from .concurrency import LIGHT_GROUP
 from .runs import reviewer_id
 
 STAR_CHOICES = [("★", 1), ("★★", 2), ("★★★", 3), ("★★★★", 4), ("★★★★★", 5)]
+
+
+_file_sets_lock = threading.Lock()
+
+
+def _forget_file_sets(*components: gr.components.Component) -> None:
+    """Drop drawn components' file sets from the app's list of them (``temp_file_sets``), where
+    Gradio adds them for good: ~1.7 kB per bar drawn, for the life of the process. A bar's
+    components hold no file; Gradio's own workflow API drops the sets of what it removes the same way."""
+    drawn = {id(component.temp_files) for component in components}
+    root = get_blocks_context().root_block
+    with _file_sets_lock:
+        root.temp_file_sets[:] = [files for files in root.temp_file_sets if id(files) not in drawn]
 
 
 class ReviewBars:
@@ -69,8 +83,9 @@ class ReviewBars:
             with gr.Accordion(t("review.comment"), open=False):
                 comment = gr.Textbox("", label=t("review.comment"), max_length=MAX_COMMENT_CHARS)
             confirmation = gr.Markdown("", elem_classes=["review-confirmation"])
-            gr.Markdown(elem_classes=["review-checks"],
-                        **self.checks(ids, page_language(LocalContext.request.get(None))))
+            checks = gr.Markdown(elem_classes=["review-checks"],
+                                 **self.checks(ids, page_language(LocalContext.request.get(None))))
+        _forget_file_sets(up, down, stars, reasons, save, comment, confirmation, checks)
         fields = [record_ids, reasons, comment]
         # Queued (toasts need the queue) in the light group: never behind a generation.
         light = {"api_visibility": "private", "concurrency_id": LIGHT_GROUP, "concurrency_limit": 4}
