@@ -150,6 +150,7 @@ def test_a_run_shows_live_status_and_its_review_bar_starts_over_with_each_output
 
     _run_and_wait(page, scenario_id, locale)
     expect(bar).to_be_visible()
+    expect(panel.locator(".review-empty").first).to_be_hidden()  # the line gives way to the bar
     bar.locator(".review-save").click()  # no rating chosen: refused, and said so
     expect(page.get_by_test_id("toast-body").filter(has_text=_t("ux.review.no_rating", locale)).first).to_be_visible()
     bar.locator(".review-stars label").nth(3).click()  # four stars
