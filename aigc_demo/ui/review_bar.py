@@ -2,9 +2,10 @@
 
 Each bar belongs to the output above it: it reads the output's record ids from a ``gr.State``
 that the output's handler fills, is drawn only once there is an output (a line says why until
-then), and is drawn anew, empty, whenever a new output replaces the old one. Every save or refusal says so
-in a toast, in the page's language. The reviewer is the login name (with --auth) or the browser
-session's guest id, never typed; saving again replaces the same reviewer's earlier review only.
+then), and is drawn anew, empty, whenever a new output replaces the old one. Every save or
+refusal says so in a toast, in the page's language. The reviewer is the login name (with --auth)
+or the browser session's guest id, never typed; saving again replaces the same reviewer's earlier
+review only.
 """
 
 from __future__ import annotations
